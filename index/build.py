@@ -1,0 +1,221 @@
+"""Build (or incrementally rebuild) the index from a folder of policy files.
+
+Chunks are keyed by their content: a rebuild reuses the stored embedding of every chunk whose text
+did not change, so an unchanged rebuild embeds nothing and an edited policy costs only its changed
+chunks. New collections are written aside; the manifest switch at the end is the only visible step.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunk import Chunk, chunk_policy
+from .clean import clean_policy
+from .language import identify
+from .embed import embedder_names, load_embedder
+from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
+from .settings import PROJECT_DIR, Settings
+from .store import PolicyStore
+
+log = logging.getLogger("plainpolicy.index")
+METADATA_FILE = "policies.json"
+ADD_BATCH = 64
+
+
+@dataclass
+class BuildReport:
+    policies: int = 0
+    chunks: int = 0
+    embedded: int = 0  # chunks whose embedding had to be computed (per embedder)
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # one line per skipped file
+    chunks_per_policy: dict[str, int] = field(default_factory=dict)
+    unchanged: bool = False
+
+    def summary(self) -> str:
+        state = " (unchanged)" if self.unchanged else ""
+        return (f"indexed {self.policies} policies, {self.chunks} chunks, embedded {self.embedded}, "
+                f"{self.seconds:.1f} s, skipped {len(self.skipped)} file(s){state}")
+
+
+def detect_policy_language(text: str) -> str:
+    return identify(text[:20000])[0]
+
+
+def read_metadata(folder: Path) -> dict[str, dict]:
+    path = folder / METADATA_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+
+
+def _display_source(policy: PolicyText) -> str:
+    """Where a citation says it comes from: the file, relative to the project when inside it."""
+    path = policy.path.resolve()
+    try:
+        return str(path.relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+def load_folder(folder: Path, warn=print) -> tuple[list[PolicyText], list[str]]:
+    policies, skipped, seen = [], [], {}
+    if not folder.is_dir():
+        raise UnreadablePolicy(f"no policy folder at {folder}")
+    for path in policy_files(folder):
+        try:
+            policy = load_policy(path)
+        except UnreadablePolicy as exc:
+            skipped.append(str(exc))
+            warn(f"skipped {exc}")
+            continue
+        if policy.company in seen:
+            msg = f"{path.name}: company id {policy.company!r} already comes from {seen[policy.company]}"
+            skipped.append(msg)
+            warn(f"skipped {msg}")
+            continue
+        seen[policy.company] = path.name
+        policies.append(policy)
+    return policies, skipped
+
+
+def build_index(settings: Settings, policies_dir: Path | None = None, progress: bool = True,
+                warn=None, on_progress=None) -> BuildReport:
+    """Index every policy in the folder. `on_progress(done, total, label)` lets a UI show progress."""
+    started = time.perf_counter()
+    warn = warn or (lambda line: print(line, file=sys.stderr))
+    folder = Path(policies_dir or settings.policies_dir)
+    policies, skipped = load_folder(folder, warn)
+    report = BuildReport(skipped=skipped)
+    if not policies:
+        raise UnreadablePolicy(f"no usable policy in {folder}: nothing indexed, the existing index is unchanged")
+    metadata = read_metadata(folder)
+    names = embedder_names(settings.embedder)
+
+    store = PolicyStore(settings, create=True)
+    old = store.manifest()
+    companies = {}
+    for p in policies:
+        meta = metadata.get(p.company, {})
+        companies[p.company] = {
+            "name": meta.get("name") or p.company.replace("-", " ").replace("_", " ").title(),
+            "website": meta.get("website"),
+            "source": _display_source(p),
+            "kind": p.kind,
+            "sha256": p.sha256,
+        }
+    if (old and old.get("embedders") == names and old.get("chunk_tokens") == settings.chunk_tokens
+            and {c: v["sha256"] for c, v in old["companies"].items()} == {c: v["sha256"] for c, v in companies.items()}
+            and all(n in store.collection_names() for n in old["collections"].values())):
+        report.unchanged = True
+        report.policies = len(policies)
+        report.chunks_per_policy = {c: v["chunks"] for c, v in old["companies"].items()}
+        report.chunks = sum(report.chunks_per_policy.values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # Clean, detect language, chunk.
+    all_chunks: list[Chunk] = []
+    for p in policies:
+        cleaned = clean_policy(p.text)
+        language = detect_policy_language(cleaned.text)
+        chunks = chunk_policy(p.company, p.text, language, settings.chunk_tokens, cleaned)
+        companies[p.company].update(language=language, chunks=len(chunks),
+                                    sections=len({c.section for c in chunks if c.section}))
+        report.chunks_per_policy[p.company] = len(chunks)
+        all_chunks.extend(chunks)
+    report.policies, report.chunks = len(policies), len(all_chunks)
+
+    build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    collections: dict[str, str] = {}
+    total = len(all_chunks) * len(names)
+    done = 0
+    bar = _progress_bar(total, progress)
+    try:
+        for name in names:
+            reusable = _stored_embeddings(store, old, name)
+            missing = [c for c in all_chunks if c.embed_key not in reusable]
+            embedder = load_embedder(name) if missing else None
+            fresh: dict[str, list[float]] = {}
+            for i in range(0, len(missing), 16):
+                batch = missing[i:i + 16]
+                for chunk, vector in zip(batch, embedder.embed_documents([c.embed_text for c in batch])):
+                    fresh[chunk.embed_key] = vector
+                done += len(batch)
+                bar.update(len(batch))
+                if on_progress:
+                    on_progress(done, total, f"embedding ({name})")
+            report.embedded += len(missing)
+            done += len(all_chunks) - len(missing)
+            bar.update(len(all_chunks) - len(missing))
+            collection_name = f"chunks_{name}_{build_id}"
+            collection = store.new_chunk_collection(collection_name)
+            for i in range(0, len(all_chunks), ADD_BATCH):
+                batch = all_chunks[i:i + ADD_BATCH]
+                collection.add(
+                    ids=[c.id for c in batch],
+                    embeddings=[fresh.get(c.embed_key) or reusable[c.embed_key] for c in batch],
+                    documents=[c.embed_text for c in batch],
+                    metadatas=[c.metadata() for c in batch],
+                )
+            collections[name] = collection_name
+    finally:
+        bar.close()
+
+    for p in policies:
+        store.put_source(p.sha256, p.text)
+    manifest = {
+        "version": 1, "build": build_id, "embedders": names, "collections": collections,
+        "chunk_tokens": settings.chunk_tokens, "companies": companies,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    store.write_manifest(manifest)  # the switch: readers see the new index from here on
+    _collect_garbage(store, manifest)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _stored_embeddings(store: PolicyStore, old: dict | None, embedder: str) -> dict[str, list[float]]:
+    if not old or embedder not in old.get("collections", {}):
+        return {}
+    try:
+        got = store.chunk_collection(old["collections"][embedder]).get(include=["embeddings", "metadatas"])
+    except Exception:  # the old collection is gone: embed everything again
+        return {}
+    return {m["embed_key"]: list(e) for m, e in zip(got["metadatas"], got["embeddings"])}
+
+
+def _collect_garbage(store: PolicyStore, manifest: dict) -> None:
+    """Drop collections and source texts the live manifest does not use (old or half-built ones)."""
+    live = set(manifest["collections"].values())
+    for name in store.collection_names():
+        if name.startswith("chunks_") and name not in live:
+            store.drop_collection(name)
+    live_sources = {f"source:{c['sha256']}" for c in manifest["companies"].values()}
+    store.delete_meta([i for i in store.source_ids() if i not in live_sources])
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="embedding chunks", unit="chunk", file=sys.stderr, leave=False)

@@ -1,0 +1,155 @@
+"""Section-aware, token-bounded chunks cut at sentence boundaries, with exact original offsets."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .clean import CleanText, clean_policy
+from .tokens import count_tokens
+
+LONG_LINE = 160  # shorter lines (list items, headings, short paragraphs) are one sentence each
+
+
+@dataclass
+class Sentence:
+    start: int  # clean-text offsets
+    end: int
+
+
+@dataclass
+class Chunk:
+    company: str
+    index: int
+    start: int  # original offsets: source_text[start:end] == text
+    end: int
+    text: str
+    clean: str  # cleaned text, what gets embedded and searched
+    section: str
+    language: str
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # original offsets of each sentence
+
+    @property
+    def embed_text(self) -> str:
+        """Section title first: it tells a short chunk what it is about."""
+        if self.section and not self.clean.startswith(self.section):
+            return f"{self.section}\n{self.clean}"
+        return self.clean
+
+    @property
+    def embed_key(self) -> str:
+        return hashlib.sha1(self.embed_text.encode("utf-8")).hexdigest()
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha1(f"{self.company}\0{self.start}\0{self.end}\0{self.embed_key}".encode()).hexdigest()
+
+    def metadata(self) -> dict:
+        return {
+            "company": self.company,
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "section": self.section,
+            "language": self.language,
+            "embed_key": self.embed_key,
+            "sentences": json.dumps(self.sentences),
+            "text": self.text,
+        }
+
+
+@lru_cache(maxsize=8)
+def _segmenter(language: str):
+    import pysbd
+
+    return pysbd.Segmenter(language=language if language in ("nl", "fr", "en", "de") else "en", clean=False, char_span=True)
+
+
+def split_sentences(text: str, start: int, end: int, language: str) -> list[Sentence]:
+    """Sentences of clean[start:end]: every line is at least one; long lines go through pysbd."""
+    out: list[Sentence] = []
+    pos = start
+    for line in text[start:end].split("\n"):
+        a, b = pos, pos + len(line)
+        pos = b + 1
+        if not line.strip():
+            continue
+        if len(line) <= LONG_LINE:
+            out.append(Sentence(a, b))
+            continue
+        for span in _segmenter(language).segment(line):
+            s, e = a + span.start, a + span.end
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                out.append(Sentence(s, e))
+    return out
+
+
+def _split_oversized(text: str, sentence: Sentence, max_tokens: int) -> list[Sentence]:
+    """A sentence longer than the bound is cut at word boundaries (rare: scraped lists glued together)."""
+    pieces, piece_start, pos = [], sentence.start, sentence.start
+    words = text[sentence.start:sentence.end].split(" ")
+    for word in words:
+        word_end = pos + len(word)
+        if count_tokens(text[piece_start:word_end]) > max_tokens and pos > piece_start:
+            pieces.append(Sentence(piece_start, pos - 1))
+            piece_start = pos
+        pos = word_end + 1
+    pieces.append(Sentence(piece_start, sentence.end))
+    return pieces
+
+
+def chunk_policy(company: str, original: str, language: str, max_tokens: int = 180,
+                 cleaned: CleanText | None = None) -> list[Chunk]:
+    cleaned = cleaned or clean_policy(original)
+    text = cleaned.text
+    bounds = [(h.start, h.end, h.title) for h in cleaned.headings]
+    # Sections: (heading start or 0, body start, body end, title)
+    sections: list[tuple[int, int, int, str]] = []
+    first = bounds[0][0] if bounds else len(text)
+    if first > 0:
+        sections.append((0, 0, first, ""))
+    pending_title, pending_start = "", None
+    for i, (h_start, h_end, title) in enumerate(bounds):
+        body_end = bounds[i + 1][0] if i + 1 < len(bounds) else len(text)
+        if pending_start is None:
+            pending_start, pending_title = h_start, title
+        else:
+            pending_title = f"{pending_title} – {title}"
+        if text[h_end:body_end].strip():
+            sections.append((pending_start, h_end, body_end, pending_title))
+            pending_start, pending_title = None, ""
+    if pending_start is not None:
+        sections.append((pending_start, pending_start, len(text), pending_title))
+
+    chunks: list[Chunk] = []
+
+    def emit(c_start: int, sents: list[Sentence], title: str):
+        c_end = sents[-1].end if sents else c_start
+        while c_end > c_start and text[c_end - 1].isspace():
+            c_end -= 1
+        if c_end <= c_start:
+            return
+        o_start, o_end = cleaned.original_span(c_start, c_end)
+        chunks.append(Chunk(
+            company=company, index=len(chunks), start=o_start, end=o_end, text=original[o_start:o_end],
+            clean=text[c_start:c_end], section=title, language=language,
+            sentences=[cleaned.original_span(s.start, s.end) for s in sents],
+        ))
+
+    for sec_start, body_start, body_end, title in sections:
+        sentences: list[Sentence] = []
+        for s in split_sentences(text, body_start, body_end, language):
+            sentences.extend(_split_oversized(text, s, max_tokens) if count_tokens(text[s.start:s.end]) > max_tokens else [s])
+        if not sentences:
+            continue
+        c_start, current = sec_start, []
+        for s in sentences:
+            if current and count_tokens(text[c_start:s.end]) > max_tokens:
+                emit(c_start, current, title)
+                c_start, current = s.start, []
+            current.append(s)
+        emit(c_start, current, title)
+    return chunks

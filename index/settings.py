@@ -1,0 +1,46 @@
+"""Every setting in one place: environment variables with the PLAINPOLICY_ prefix.
+
+Defaults work offline on one laptop: a local Chroma folder, the bundled embedders,
+the extractive answerer (or the embedded local model when it is installed).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Chroma and Streamlit must never phone home, whichever entry point imports us first.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get("PLAINPOLICY_" + name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_dir: Path = field(default_factory=lambda: Path(_env("STORE", str(PROJECT_DIR / "store"))))
+    policies_dir: Path = field(default_factory=lambda: Path(_env("POLICIES", str(PROJECT_DIR / "policies"))))
+    chroma_url: str | None = field(default_factory=lambda: _env("CHROMA_URL"))
+    embedder: str = field(default_factory=lambda: _env("EMBEDDER", "use+e5"))
+    backend: str | None = field(default_factory=lambda: _env("BACKEND"))
+    local_model: str | None = field(default_factory=lambda: _env("LOCAL_MODEL"))
+    openai_base_url: str | None = field(default_factory=lambda: _env("OPENAI_BASE_URL"))
+    openai_model: str = field(default_factory=lambda: _env("OPENAI_MODEL", "gpt-4o-mini"))
+    openai_api_key: str | None = field(default_factory=lambda: _env("OPENAI_API_KEY"))
+    max_question_chars: int = field(default_factory=lambda: int(_env("MAX_QUESTION_CHARS", "2000")))
+    chunk_tokens: int = field(default_factory=lambda: int(_env("CHUNK_TOKENS", "180")))
+
+    def with_store(self, store_dir: str | Path | None) -> "Settings":
+        if store_dir is None:
+            return self
+        return Settings(**{**self.__dict__, "store_dir": Path(store_dir)})
+
+
+def get_settings() -> Settings:
+    return Settings()

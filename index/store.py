@@ -1,0 +1,147 @@
+"""The Chroma side: a local folder by default, a Chroma server when PLAINPOLICY_CHROMA_URL is set.
+
+Layout inside Chroma:
+- `plainpolicy_meta`: the manifest (which chunk collections are live, the companies and their
+  metadata) and the source texts citations point into, keyed by their sha256.
+- `chunks_<embedder>_<build>`: one collection of chunks per embedder per build. A build writes new
+  collections aside and switches by rewriting the manifest in one upsert, so a build that dies
+  half-way leaves the previous index answering.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .settings import Settings
+
+META_COLLECTION = "plainpolicy_meta"
+MANIFEST_ID = "manifest"
+# Chroma needs an embedding on every record; meta records are never searched.
+_NO_VECTOR = [1.0]
+
+
+class StoreError(RuntimeError):
+    """The store is missing, empty or unreachable: the message tells the user what to do."""
+
+
+def _client_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
+def make_client(settings: Settings, create: bool = False):
+    """One Chroma client per location and process (Chroma dislikes several on one folder)."""
+    import chromadb
+
+    if settings.chroma_url:
+        key = settings.chroma_url
+    else:
+        path = Path(settings.store_dir)
+        if not create and not (path / "chroma.sqlite3").exists():
+            raise StoreError(f"no index at {path}: run `python -m index build` first")
+        key = str(path.resolve())
+    with _clients_lock:
+        if key not in _clients:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                try:
+                    client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                                 ssl=url.scheme == "https", settings=_client_settings())
+                    client.heartbeat()
+                except Exception as exc:  # connection refused, DNS, TLS...
+                    raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__})") from None
+            else:
+                Path(key).mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(path=key, settings=_client_settings())
+            _clients[key] = client
+        return _clients[key]
+
+
+class PolicyStore:
+    """Read access to a built index, plus the low-level writes the builder needs."""
+
+    def __init__(self, settings: Settings, create: bool = False):
+        self.settings = settings
+        self.client = make_client(settings, create=create)
+        self.meta = self.client.get_or_create_collection(META_COLLECTION, embedding_function=None)
+
+    # -- manifest ---------------------------------------------------------------------------
+    def manifest(self) -> dict | None:
+        got = self.meta.get(ids=[MANIFEST_ID], include=["documents"])
+        return json.loads(got["documents"][0]) if got["ids"] else None
+
+    def require_manifest(self) -> dict:
+        manifest = self.manifest()
+        if not manifest or not manifest.get("companies"):
+            where = self.settings.chroma_url or self.settings.store_dir
+            raise StoreError(f"the index at {where} is empty: run `python -m index build` first")
+        return manifest
+
+    def write_manifest(self, manifest: dict) -> None:
+        self.meta.upsert(ids=[MANIFEST_ID], documents=[json.dumps(manifest)], embeddings=[_NO_VECTOR])
+
+    # -- source texts -----------------------------------------------------------------------
+    def put_source(self, sha256: str, text: str) -> None:
+        self.meta.upsert(ids=[f"source:{sha256}"], documents=[text], embeddings=[_NO_VECTOR])
+
+    def source_ids(self) -> list[str]:
+        return [i for i in self.meta.get(include=[])["ids"] if i.startswith("source:")]
+
+    def delete_meta(self, ids: list[str]) -> None:
+        if ids:
+            self.meta.delete(ids=ids)
+
+    def source_text(self, sha256: str) -> str:
+        return _cached_source(self, sha256)
+
+    # -- companies --------------------------------------------------------------------------
+    def companies(self) -> dict[str, dict]:
+        return self.require_manifest()["companies"]
+
+    def company(self, company: str) -> dict:
+        companies = self.companies()
+        if company not in companies:
+            known = ", ".join(sorted(companies))
+            raise StoreError(f"unknown company {company!r} (known: {known})")
+        return companies[company]
+
+    # -- chunk collections ------------------------------------------------------------------
+    def chunk_collection(self, name: str):
+        return self.client.get_collection(name, embedding_function=None)
+
+    def new_chunk_collection(self, name: str):
+        return self.client.create_collection(name, embedding_function=None,
+                                             configuration={"hnsw": {"space": "cosine"}})
+
+    def collection_names(self) -> list[str]:
+        return [c.name for c in self.client.list_collections()]
+
+    def drop_collection(self, name: str) -> None:
+        try:
+            self.client.delete_collection(name)
+        except Exception:  # already gone (another build cleaned it): nothing to do
+            pass
+
+
+def _cached_source(store: PolicyStore, sha256: str) -> str:
+    key = (id(store.client), sha256)
+    with _source_lock:
+        if key in _source_cache:
+            return _source_cache[key]
+    got = store.meta.get(ids=[f"source:{sha256}"], include=["documents"])
+    if not got["ids"]:
+        raise StoreError("the index refers to a source text it does not hold: rebuild with `python -m index build`")
+    with _source_lock:
+        _source_cache[key] = got["documents"][0]
+    return got["documents"][0]
+
+
+_source_cache: dict = {}
+_source_lock = threading.Lock()
