@@ -19,6 +19,7 @@ MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{0,300})\)")
 LINK_ONLY_LINE = re.compile(r"^\s*(?:\[[^\]\n]{1,200}\]\([^)\s]{0,300}\)\s*)+$")
 NUMBERED_HEADING = re.compile(r"^\d{1,2}(?:\.[0-9a-z]{1,2})*\.?\s+\S")
 SENTENCE_END = re.compile(r"[.;,:!]$")
+LABEL_VALUE = re.compile(r"\w:\s+\S")  # "Email: info@x.be", "Ingangsdatum: 1 September 2019" are content
 # In a very long line (HTML whose block tags were stripped) a no-break space marks a block boundary.
 GLUED_LINE_CHARS = 500
 BLOCK_NBSP = re.compile(r"\xa0+(?![\d?!:;])(?<!\d\xa0)")
@@ -81,7 +82,7 @@ def _navigation_lines(original: str, lines: list[tuple[int, int]]) -> set[int]:
 
 def _is_heading(line: str, next_line: str | None) -> bool:
     s = line.strip()
-    if not s or len(s) > 90 or MD_LINK.search(s):
+    if not s or len(s) > 90 or MD_LINK.search(s) or LABEL_VALUE.search(s):
         return False
     words = s.split()
     if NUMBERED_HEADING.match(s) and len(words) <= 12 and not s.endswith("."):

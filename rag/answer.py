@@ -1,0 +1,132 @@
+"""The extractive backend: answer with the policy's own sentences, no model needed.
+
+It decides whether the policy addresses the question at all (`answered` vs `not_found`), picks the
+evidence sentences as exact spans, and writes a short answer in the question's language from what
+can be taken out without a model: periods, dates, e-mail addresses, a plain "no" when the evidence
+is a clear negation. The quotes themselves stay in the policy's language, in `citations`.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from .concepts import concepts_in, key_concepts
+from .evidence import Evidence, expected_facts
+from .facts import Duration, dates, durations, emails, has_duration, is_negated, OPEN_DURATION
+from .schema import Answer, Citation
+
+MAX_CITATIONS = 3
+MIN_DENSE = 0.20  # below this, and sharing no concept with the question, a sentence is off-topic
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+YES_NO_STARTS = {
+    "en": ("do ", "does ", "did ", "is ", "are ", "can ", "could ", "will ", "would ", "have ", "has ", "may "),
+    "nl": ("verkopen ", "verkoopt ", "delen ", "deelt ", "gebruiken ", "gebruikt ", "is ", "zijn ", "kan ", "kunnen ",
+           "mag ", "mogen ", "heeft ", "hebben ", "wordt ", "worden ", "geven ", "geeft ", "bewaren ", "bewaart "),
+    "fr": ("est-ce ", "vendez", "partagez", "utilisez", "conservez", "avez", "pouvez", "puis-je", "transmettez", "y a-t-il"),
+    "de": ("verkaufen ", "teilen ", "nutzen ", "verwenden ", "speichern ", "ist ", "sind ", "kann ", "können ",
+           "haben ", "hat ", "geben ", "gibt "),
+}
+
+
+@lru_cache(maxsize=1)
+def phrases() -> dict:
+    return json.loads((PROMPTS_DIR / "phrases.json").read_text(encoding="utf-8"))
+
+
+def phrase(language: str, key: str, **values) -> str:
+    table = phrases().get(language) or phrases()["en"]
+    return table[key].format(**values)
+
+
+def is_yes_no_question(question: str, language: str) -> bool:
+    q = question.strip().lower()
+    return q.startswith(YES_NO_STARTS.get(language, ())) or (language == "fr" and "-vous" in q.split("?")[0][:40])
+
+
+def decide_status(question: str, evidence: list[Evidence]) -> str:
+    """`not_found` when the best evidence does not touch what the question is about:
+    none of its topic concepts, or not the kind of fact it asks for (a period, a date), or
+    nothing close in meaning."""
+    if not evidence:
+        return "not_found"
+    top = evidence[:MAX_CITATIONS]
+    asked = concepts_in(question)
+    topics = key_concepts(asked)
+    if topics and not any(topics & ev.concepts for ev in top):
+        return "not_found"
+    expects = expected_facts(question, asked) - {"email"}
+    if "duration" in expects and not any(has_duration(ev.text) for ev in top):
+        return "not_found"
+    if "date" in expects and not any(dates(ev.text) for ev in top):
+        return "not_found"
+    if max(ev.dense for ev in top) < MIN_DENSE and not any(ev.concept > 0 for ev in top):
+        return "not_found"
+    return "answered"
+
+
+def citations_from(evidence: list[Evidence], source: str, company: str, language: str) -> list[Citation]:
+    return [Citation(n=i + 1, text=ev.text, source=source, start=ev.start, end=ev.end, section=ev.section,
+                     score=round(ev.score, 4), language=language, company=company)
+            for i, ev in enumerate(evidence[:MAX_CITATIONS])]
+
+
+def _render_duration(d: Duration, language: str) -> str:
+    units = phrases().get(language, phrases()["en"])["units"][d.unit]
+    text = f"{d.number} {units[0] if d.number == 1 else units[1]}"
+    return phrase(language, d.qualifier, n=text) if d.qualifier else text
+
+
+def _join(items: list[str], language: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {phrase(language, 'and')} " + items[-1]
+
+
+def extractive_answer(question: str, language: str, company_name: str, citations: list[Citation],
+                      status: str) -> str:
+    if status == "not_found" or not citations:
+        return phrase(language, "not_found", company=company_name)
+    refs = "".join(f"[{c.n}]" for c in citations)
+    parts = []
+    asked = concepts_in(question)
+    expects = expected_facts(question, asked)
+    first = citations[0]
+    if is_yes_no_question(question, language) and is_negated(first.text) and key_concepts(asked) & concepts_in(first.text):
+        parts.append(phrase(language, "no", company=company_name, refs=f"[{first.n}]"))
+    else:
+        parts.append(phrase(language, "found", company=company_name, refs=refs))
+    found_durations, seen = [], set()
+    for c in citations:
+        for d in durations(c.text):
+            key = (d.number, d.unit, d.qualifier)
+            if key not in seen:
+                seen.add(key)
+                found_durations.append(f"{_render_duration(d, language)} [{c.n}]")
+    if found_durations and ("duration" in expects or "retention" in asked):
+        parts.append(phrase(language, "durations", items=_join(found_durations, language)))
+    elif "duration" in expects:
+        open_refs = "".join(f"[{c.n}]" for c in citations if OPEN_DURATION.search(c.text))
+        if open_refs:
+            parts.append(phrase(language, "open_duration", refs=open_refs))
+    addresses = []
+    for c in citations:
+        for e in emails(c.text):
+            if e not in [a.split(" [")[0] for a in addresses]:
+                addresses.append(f"{e} [{c.n}]")
+    if addresses and ("email" in expects or "contact" in asked or "request" in asked or "delete" in asked or "access" in asked):
+        parts.append(phrase(language, "emails", items=_join(addresses, language)))
+    if "date" in expects:
+        found_dates = [f"{d} [{c.n}]" for c in citations for d in dates(c.text)[:1]]
+        if found_dates:
+            parts.append(phrase(language, "dates", items=_join(found_dates[:2], language)))
+    return " ".join(parts)
+
+
+def build_extractive(question: str, language: str, company: str, company_name: str, source: str,
+                     policy_language: str, evidence: list[Evidence]) -> Answer:
+    status = decide_status(question, evidence)
+    citations = citations_from(evidence, source, company, policy_language) if status == "answered" else []
+    return Answer(company=company, question=question, language=language, status=status,
+                  answer=extractive_answer(question, language, company_name, citations, status),
+                  citations=citations, backend="extractive")

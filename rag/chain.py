@@ -1,0 +1,176 @@
+"""The question-answering pipeline as a LangChain (LCEL) runnable:
+
+    prepare (language, limits) -> retrieve (hybrid) -> evidence (sentences, status) -> generate
+
+`generate` is the only step that differs between backends: the extractive answer is always built
+(it is the fallback and the `not_found` decision), and a chat model, when chosen, rewrites it in
+plain words under verification (rag/generate.py).
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from index.load import COMPANY_ID
+from index.settings import Settings, get_settings
+from index.store import StoreError
+
+from .answer import build_extractive, phrase
+from .evidence import select_evidence
+from .language import detect_question_language
+from .retrieve import Passage, get_retriever
+from .schema import Answer, Citation
+
+
+class QuestionError(ValueError):
+    """Bad input from the user (empty question, malformed company id): say so, in one line."""
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def check_company_id(company: str) -> str:
+    if not isinstance(company, str) or not COMPANY_ID.match(company):
+        raise QuestionError(f"invalid company id {company!r}: use the id shown by `python -m rag companies`")
+    return company
+
+
+def prepare(settings: Settings, company: str, question: str, interface_language: str | None = None) -> dict:
+    check_company_id(company)
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty: type a question about the policy")
+    question = " ".join(question.split())
+    notice = None
+    limit = settings.max_question_chars
+    if len(question) > limit:
+        question = question[:limit].rsplit(" ", 1)[0] or question[:limit]
+        notice = limit
+    language = detect_question_language(question, interface_language)
+    return {"company": company, "question": question, "language": language,
+            "notice": phrase(language, "shortened", n=limit) if notice else None, "timings": {}}
+
+
+def _retrieve(settings: Settings, k: int):
+    def step(state: dict) -> dict:
+        started = time.perf_counter()
+        retriever = get_retriever(settings)
+        if state["company"] not in retriever.companies():
+            raise StoreError(f"unknown company {state['company']!r} (known: {', '.join(sorted(retriever.companies()))})")
+        passages = retriever.search(state["company"], state["question"], k=k)
+        evidence = select_evidence(retriever, state["company"], state["question"], passages)
+        info = retriever.companies()[state["company"]]
+        state.update(retriever=retriever, passages=passages, evidence=evidence, company_info=info)
+        state["timings"]["retrieve"] = _ms(time.perf_counter() - started)
+        return state
+    return step
+
+
+def _extract(state: dict) -> dict:
+    started = time.perf_counter()
+    info = state["company_info"]
+    answer = build_extractive(state["question"], state["language"], state["company"], info["name"],
+                              info["source"], info.get("language", ""), state["evidence"])
+    answer.notice = state["notice"]
+    state["extractive"] = answer
+    state["timings"]["evidence"] = _ms(time.perf_counter() - started)
+    return state
+
+
+def _generate(backend: str, settings: Settings):
+    def step(state: dict) -> Answer:
+        started = time.perf_counter()
+        fallback: Answer = state["extractive"]
+        if backend == "extractive":
+            answer = fallback
+        else:
+            from .generate import generate_answer
+            from .llm import load_chat_model
+
+            answer = generate_answer(load_chat_model(backend, settings), state["question"], state["language"],
+                                     fallback.citations, fallback, backend)
+        answer.timings_ms = {**state["timings"], "generate": _ms(time.perf_counter() - started)}
+        return answer
+    return step
+
+
+def build_chain(settings: Settings | None = None, backend: str = "extractive", k: int = 5) -> Runnable:
+    settings = settings or get_settings()
+    return (RunnableLambda(_retrieve(settings, k)) | RunnableLambda(_extract)
+            | RunnableLambda(_generate(backend, settings))).with_config(run_name="plainpolicy")
+
+
+def resolve_backend(settings: Settings, backend: str | None) -> str:
+    backend = backend or settings.backend
+    if backend in (None, "", "auto"):
+        try:
+            from .llm import default_backend
+
+            return default_backend(settings)
+        except ImportError:
+            return "extractive"
+    if backend not in ("extractive", "local", "openai"):
+        raise QuestionError(f"unknown backend {backend!r}: choose extractive, local or openai")
+    return backend
+
+
+def ask(company: str, question: str, settings: Settings | None = None, backend: str | None = None,
+        interface_language: str | None = None, id: str | None = None) -> Answer:
+    """Answer one question about one company's policy."""
+    settings = settings or get_settings()
+    state = prepare(settings, company, question, interface_language)
+    answer = build_chain(settings, resolve_backend(settings, backend)).invoke(state)
+    answer.id = id
+    return answer
+
+
+def stream_ask(company: str, question: str, settings: Settings | None = None, backend: str | None = None,
+               interface_language: str | None = None) -> Iterator[str | Answer]:
+    """Text pieces as they become safe to show, then the final Answer (which the UI renders in place
+    of the streamed text: it may be the extractive fallback)."""
+    settings = settings or get_settings()
+    backend = resolve_backend(settings, backend)
+    state = prepare(settings, company, question, interface_language)
+    state = RunnableLambda(_extract).invoke(RunnableLambda(_retrieve(settings, 5)).invoke(state))
+    fallback: Answer = state["extractive"]
+    if backend == "extractive" or fallback.status == "not_found":
+        fallback.timings_ms = dict(state["timings"])
+        yield fallback.answer
+        yield fallback
+        return
+    from .generate import stream_answer
+    from .llm import load_chat_model
+
+    started = time.perf_counter()
+    for piece in stream_answer(load_chat_model(backend, settings), state["question"], state["language"],
+                               fallback.citations, fallback, backend):
+        if isinstance(piece, Answer):
+            piece.timings_ms = {**state["timings"], "generate": _ms(time.perf_counter() - started)}
+        yield piece
+
+
+def search(company: str, question: str, settings: Settings | None = None, k: int = 5) -> list[Citation]:
+    """The k best passages, in the citation shape, best first."""
+    settings = settings or get_settings()
+    state = prepare(settings, company, question)
+    retriever = get_retriever(settings)
+    if company not in retriever.companies():
+        raise StoreError(f"unknown company {company!r} (known: {', '.join(sorted(retriever.companies()))})")
+    info = retriever.companies()[company]
+    passages: list[Passage] = retriever.search(company, state["question"], k=k)
+    return [Citation(n=i + 1, text=p.text, source=info["source"], start=p.start, end=p.end, section=p.section,
+                     score=round(p.score, 4), language=p.language, company=company)
+            for i, p in enumerate(passages)]
+
+
+def companies(settings: Settings | None = None) -> dict[str, dict]:
+    settings = settings or get_settings()
+    return get_retriever(settings).companies()
+
+
+def source_text(company: str, settings: Settings | None = None) -> str:
+    """The text citations of this company point into (the policy file, or its extracted text)."""
+    settings = settings or get_settings()
+    return get_retriever(settings).source_text(check_company_id(company))

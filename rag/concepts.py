@@ -1,0 +1,70 @@
+"""Language-neutral privacy concepts ("retention", "delete", "sell"...) found in a text.
+
+The thesaurus (rag/thesaurus.json) maps nl/fr/en/de vocabulary to concepts. Concepts serve twice:
+as extra BM25 terms on both sides, so "How long do you keep my data?" meets "bewaartermijn"; and as
+the test of silence: a question about a topic the retrieved passages never mention is not answered.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents: 'Données' -> 'donnees'."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozenset[str], int]:
+    data = json.loads((Path(__file__).with_name("thesaurus.json")).read_text(encoding="utf-8"))["concepts"]
+    exact: dict[str, set[str]] = {}
+    prefix: dict[str, set[str]] = {}
+    key = set()
+    for concept, spec in data.items():
+        if spec.get("key"):
+            key.add(concept)
+        for term in spec["terms"]:
+            term = fold(term)
+            table, term = (exact, term[:-1]) if term.endswith("$") else (prefix, term)
+            table.setdefault(term, set()).add(concept)
+    shortest = min(len(p) for p in prefix)
+    return exact, prefix, frozenset(key), shortest
+
+
+COMPOUND_MIN = 8  # Dutch and German glue nouns: "bedrijfsverkoop" ends in "verkoop"
+HEAD_MIN = 5
+
+
+@lru_cache(maxsize=65536)
+def word_concepts(word: str) -> frozenset[str]:
+    exact, prefix, _, shortest = _tables()
+    found = set(exact.get(word, ()))
+    for n in range(shortest, len(word) + 1):
+        found.update(prefix.get(word[:n], ()))
+    if len(word) >= COMPOUND_MIN:
+        for i in range(3, len(word) - HEAD_MIN + 1):
+            head = word[i:]
+            for n in range(max(shortest, HEAD_MIN), len(head) + 1):
+                found.update(prefix.get(head[:n], ()))
+    return frozenset(found)
+
+
+def concepts_in(text: str) -> set[str]:
+    found: set[str] = set()
+    for word in _WORD.findall(fold(text)):
+        found |= word_concepts(word)
+        if "-" in word:
+            for part in word.split("-"):
+                found |= word_concepts(part)
+    return found
+
+
+def key_concepts(concepts: set[str]) -> set[str]:
+    return concepts & _tables()[2]

@@ -1,0 +1,200 @@
+"""Hybrid retrieval within one company's policy: dense (Chroma, one ranking per embedder) and
+lexical (BM25 over stemmed words), fused by reciprocal rank fusion; then evidence sentences.
+
+Dense rankings carry questions across languages (an English question over a Dutch policy); BM25 is
+sharp when question and policy share words. RRF needs no score calibration between the two.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from index.embed import load_embedder
+
+from .concepts import concepts_in
+from index.settings import Settings
+from index.store import PolicyStore
+
+RRF_K = 60
+DENSE_CANDIDATES = 12
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STEMMER_NAMES = {"nl": "dutch", "fr": "french", "en": "english", "de": "german"}
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk: a verbatim span of the company's source text."""
+
+    company: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    section: str
+    language: str
+    sentences: list[tuple[int, int]]
+    score: float = 0.0  # fused score, higher is better
+    dense: float = 0.0  # best cosine similarity over embedders
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class EvidenceSentence:
+    start: int
+    end: int
+    text: str
+    section: str
+    score: float
+    dense: float
+    lexical: float
+    passage_rank: int
+
+
+# -- text normalisation for the lexical side ----------------------------------------------------
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str):
+    import Stemmer
+
+    return Stemmer.Stemmer(_STEMMER_NAMES.get(language, "english"))
+
+
+@lru_cache(maxsize=8)
+def _stopwords(language: str) -> frozenset[str]:
+    import bm25s.stopwords as sw
+
+    lists = {"nl": sw.STOPWORDS_DUTCH, "fr": sw.STOPWORDS_FRENCH, "en": sw.STOPWORDS_EN, "de": sw.STOPWORDS_GERMAN}
+    words = set()
+    for lst in lists.values():  # questions and policies mix languages: drop every language's stopwords
+        words.update(_fold(w) for w in lst)
+    return frozenset(words)
+
+
+def lexical_terms(text: str, language: str) -> list[str]:
+    """Stemmed content words plus one '§concept' term per concept, which match across languages."""
+    stop = _stopwords(language)
+    words = [w for w in _WORD.findall(_fold(text)) if w not in stop and len(w) > 1]
+    return _stemmer(language).stemWords(words) + ["§" + c for c in sorted(concepts_in(text))]
+
+
+# -- the per-company index kept in memory --------------------------------------------------------
+@dataclass
+class _CompanyIndex:
+    passages: list[Passage]
+    bm25: object
+    by_id: dict[str, int]
+
+
+class PolicyRetriever:
+    """Query side of the index. Thread-safe; caches per company the chunks and the BM25 index."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = PolicyStore(settings)
+        self.manifest = self.store.require_manifest()
+        self._companies: dict[str, _CompanyIndex] = {}
+        self._lock = threading.Lock()
+        self._embedders = {name: load_embedder(name) for name in self.manifest["embedders"]}
+        self._collections = {name: self.store.chunk_collection(coll) for name, coll in self.manifest["collections"].items()}
+
+    def companies(self) -> dict[str, dict]:
+        return self.manifest["companies"]
+
+    def source_text(self, company: str) -> str:
+        return self.store.source_text(self.manifest["companies"][company]["sha256"])
+
+    def _company_index(self, company: str) -> _CompanyIndex:
+        with self._lock:
+            if company in self._companies:
+                return self._companies[company]
+        import bm25s
+
+        name = next(iter(self._collections))
+        got = self._collections[name].get(where={"company": company}, include=["metadatas", "documents"])
+        passages = []
+        for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+            passages.append(Passage(
+                company=company, chunk_id=chunk_id, text=meta["text"], start=meta["start"], end=meta["end"],
+                section=meta.get("section", ""), language=meta.get("language", ""),
+                sentences=[tuple(s) for s in json.loads(meta.get("sentences", "[]"))],
+            ))
+        passages.sort(key=lambda p: p.start)
+        language = self.manifest["companies"][company].get("language", "en")
+        retriever = bm25s.BM25()
+        retriever.index([lexical_terms(f"{p.section}\n{p.text}", language) for p in passages], show_progress=False)
+        index = _CompanyIndex(passages, retriever, {p.chunk_id: i for i, p in enumerate(passages)})
+        with self._lock:
+            self._companies[company] = index
+        return index
+
+    def neighbours(self, company: str):
+        """A function giving the chunks before and after a passage within its section."""
+        index = self._company_index(company)
+
+        def siblings(p: Passage) -> list[Passage]:
+            i = index.by_id.get(p.chunk_id)
+            if i is None:
+                return []
+            return [index.passages[j] for j in (i - 1, i + 1)
+                    if 0 <= j < len(index.passages) and index.passages[j].section == p.section]
+        return siblings
+
+    def search(self, company: str, question: str, k: int = 5) -> list[Passage]:
+        """The k best passages of the company's policy for the question, best first."""
+        if company not in self.manifest["companies"]:
+            self.store.company(company)  # raises a StoreError naming the known companies
+        index = self._company_index(company)
+        n = len(index.passages)
+        fused = np.zeros(n)
+        dense_best = np.zeros(n)
+        for name, embedder in self._embedders.items():
+            vector = embedder.embed_query(question)
+            res = self._collections[name].query(query_embeddings=[vector], n_results=min(DENSE_CANDIDATES, n),
+                                                where={"company": company}, include=["distances"])
+            for rank, (chunk_id, distance) in enumerate(zip(res["ids"][0], res["distances"][0])):
+                i = index.by_id.get(chunk_id)
+                if i is None:
+                    continue
+                fused[i] += 1.0 / (RRF_K + rank + 1)
+                dense_best[i] = max(dense_best[i], 1.0 - distance)
+        language = self.manifest["companies"][company].get("language", "en")
+        terms = lexical_terms(question, language)
+        if terms:
+            scores = index.bm25.get_scores(terms)
+            order = np.argsort(-scores)[:DENSE_CANDIDATES]
+            for rank, i in enumerate(order):
+                if scores[i] > 0:
+                    fused[i] += 1.0 / (RRF_K + rank + 1)
+        best = np.argsort(-fused)[:k]
+        out = []
+        for i in best:
+            if fused[i] <= 0:
+                break
+            p = index.passages[i]
+            out.append(Passage(**{**p.__dict__, "score": float(fused[i]), "dense": float(dense_best[i])}))
+        return out
+
+
+_retrievers: dict[tuple, PolicyRetriever] = {}
+_retrievers_lock = threading.Lock()
+
+
+def get_retriever(settings: Settings) -> PolicyRetriever:
+    """One retriever per store and build: a rebuild (new manifest) gets a fresh one."""
+    store = PolicyStore(settings)
+    build = store.require_manifest()["build"]
+    key = (settings.chroma_url or str(settings.store_dir), build)
+    with _retrievers_lock:
+        if key not in _retrievers:
+            _retrievers[key] = PolicyRetriever(settings)
+        return _retrievers[key]
