@@ -25,6 +25,7 @@ from .store import PolicyStore
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
 ADD_BATCH = 64
+MANIFEST_VERSION = 2
 
 
 @dataclass
@@ -114,7 +115,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
             "kind": p.kind,
             "sha256": p.sha256,
         }
-    if (old and old.get("embedders") == names and old.get("chunk_tokens") == settings.chunk_tokens
+    if (old and old.get("version") == MANIFEST_VERSION and old.get("embedders") == names and old.get("chunk_tokens") == settings.chunk_tokens
             and {c: v["sha256"] for c, v in old["companies"].items()} == {c: v["sha256"] for c, v in companies.items()}
             and all(n in store.collection_names() for n in old["collections"].values())):
         report.unchanged = True
@@ -137,45 +138,52 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     report.policies, report.chunks = len(policies), len(all_chunks)
 
     build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    texts = {p.company: p.text for p in policies}
+    chunk_records = [_Record(c.id, c.embed_text, c.metadata()) for c in all_chunks]
+    # Evidence units (sentences, list blocks) are embedded with the first embedder, so that picking
+    # the sentences that answer a question costs no embedding at question time.
+    unit_records = [
+        _Record(f"{c.id}:{i}", f"{c.section}\n{texts[c.company][s:e]}" if c.section else texts[c.company][s:e],
+                {"company": c.company, "start": s, "end": e})
+        for c in all_chunks for i, (s, e) in enumerate(c.units)
+    ]
+    jobs = [("chunks", name, chunk_records) for name in names] + [("units", names[0], unit_records)]
+    bar = _progress_bar(sum(len(r) for _, _, r in jobs), progress)
     collections: dict[str, str] = {}
-    total = len(all_chunks) * len(names)
-    done = 0
-    bar = _progress_bar(total, progress)
+    done, total = 0, sum(len(r) for _, _, r in jobs)
     try:
-        for name in names:
-            reusable = _stored_embeddings(store, old, name)
-            missing = [c for c in all_chunks if c.embed_key not in reusable]
+        for kind, name, records in jobs:
+            old_name = (old or {}).get("collections", {}).get(name if kind == "chunks" else f"units:{name}")
+            reusable = _stored_embeddings(store, old_name)
+            missing = [r for r in records if r.key not in reusable]
             embedder = load_embedder(name) if missing else None
             fresh: dict[str, list[float]] = {}
             for i in range(0, len(missing), 16):
                 batch = missing[i:i + 16]
-                for chunk, vector in zip(batch, embedder.embed_documents([c.embed_text for c in batch])):
-                    fresh[chunk.embed_key] = vector
+                for record, vector in zip(batch, embedder.embed_documents([r.text for r in batch])):
+                    fresh[record.key] = vector
                 done += len(batch)
                 bar.update(len(batch))
                 if on_progress:
-                    on_progress(done, total, f"embedding ({name})")
-            report.embedded += len(missing)
-            done += len(all_chunks) - len(missing)
-            bar.update(len(all_chunks) - len(missing))
-            collection_name = f"chunks_{name}_{build_id}"
+                    on_progress(done, total, f"embedding {kind} ({name})")
+            if kind == "chunks":
+                report.embedded += len(missing)
+            done += len(records) - len(missing)
+            bar.update(len(records) - len(missing))
+            collection_name = f"{kind}_{name}_{build_id}"
             collection = store.new_chunk_collection(collection_name)
-            for i in range(0, len(all_chunks), ADD_BATCH):
-                batch = all_chunks[i:i + ADD_BATCH]
-                collection.add(
-                    ids=[c.id for c in batch],
-                    embeddings=[fresh.get(c.embed_key) or reusable[c.embed_key] for c in batch],
-                    documents=[c.embed_text for c in batch],
-                    metadatas=[c.metadata() for c in batch],
-                )
-            collections[name] = collection_name
+            for i in range(0, len(records), ADD_BATCH):
+                batch = records[i:i + ADD_BATCH]
+                collection.add(ids=[r.id for r in batch], documents=[r.text for r in batch],
+                               embeddings=[fresh.get(r.key) or reusable[r.key] for r in batch],
+                               metadatas=[{**r.metadata, "embed_key": r.key} for r in batch])
+            collections[name if kind == "chunks" else f"units:{name}"] = collection_name
     finally:
         bar.close()
-
     for p in policies:
         store.put_source(p.sha256, p.text)
     manifest = {
-        "version": 1, "build": build_id, "embedders": names, "collections": collections,
+        "version": MANIFEST_VERSION, "build": build_id, "embedders": names, "collections": collections,
         "chunk_tokens": settings.chunk_tokens, "companies": companies,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -185,11 +193,24 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     return report
 
 
-def _stored_embeddings(store: PolicyStore, old: dict | None, embedder: str) -> dict[str, list[float]]:
-    if not old or embedder not in old.get("collections", {}):
+@dataclass
+class _Record:
+    id: str
+    text: str
+    metadata: dict
+
+    @property
+    def key(self) -> str:
+        import hashlib
+
+        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()
+
+
+def _stored_embeddings(store: PolicyStore, collection_name: str | None) -> dict[str, list[float]]:
+    if not collection_name:
         return {}
     try:
-        got = store.chunk_collection(old["collections"][embedder]).get(include=["embeddings", "metadatas"])
+        got = store.chunk_collection(collection_name).get(include=["embeddings", "metadatas"])
     except Exception:  # the old collection is gone: embed everything again
         return {}
     return {m["embed_key"]: list(e) for m, e in zip(got["metadatas"], got["embeddings"])}
@@ -199,7 +220,7 @@ def _collect_garbage(store: PolicyStore, manifest: dict) -> None:
     """Drop collections and source texts the live manifest does not use (old or half-built ones)."""
     live = set(manifest["collections"].values())
     for name in store.collection_names():
-        if name.startswith("chunks_") and name not in live:
+        if name.startswith(("chunks_", "units_")) and name not in live:
             store.drop_collection(name)
     live_sources = {f"source:{c['sha256']}" for c in manifest["companies"].values()}
     store.delete_meta([i for i in store.source_ids() if i not in live_sources])
@@ -219,3 +240,26 @@ def _progress_bar(total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc="embedding chunks", unit="chunk", file=sys.stderr, leave=False)
+
+
+def add_policy(data: bytes, filename: str, settings: Settings, on_progress=None) -> BuildReport:
+    """Add (or replace) one policy from an upload and index it. A file that cannot be read raises
+    UnreadablePolicy before anything is written; a failed build removes the new file again."""
+    from .load import read_policy_bytes
+
+    policy = read_policy_bytes(data, filename)  # validates type, content and company id
+    folder = Path(settings.policies_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (policy.company + Path(filename).suffix.lower())
+    previous = target.read_bytes() if target.exists() else None
+    tmp = target.with_name(f".{target.name}.uploading")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    try:
+        return build_index(settings, folder, progress=False, warn=lambda line: None, on_progress=on_progress)
+    except BaseException:
+        if previous is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(previous)
+        raise

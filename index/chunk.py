@@ -29,6 +29,7 @@ class Chunk:
     section: str
     language: str
     sentences: list[tuple[int, int]] = field(default_factory=list)  # original offsets of each sentence
+    units: list[tuple[int, int]] = field(default_factory=list)  # what can be cited: see evidence_units
 
     @property
     def embed_text(self) -> str:
@@ -55,6 +56,7 @@ class Chunk:
             "language": self.language,
             "embed_key": self.embed_key,
             "sentences": json.dumps(self.sentences),
+            "units": json.dumps(self.units),
             "text": self.text,
         }
 
@@ -133,10 +135,11 @@ def chunk_policy(company: str, original: str, language: str, max_tokens: int = 1
         if c_end <= c_start:
             return
         o_start, o_end = cleaned.original_span(c_start, c_end)
+        spans = [cleaned.original_span(s.start, s.end) for s in sents]
         chunks.append(Chunk(
             company=company, index=len(chunks), start=o_start, end=o_end, text=original[o_start:o_end],
             clean=text[c_start:c_end], section=title, language=language,
-            sentences=[cleaned.original_span(s.start, s.end) for s in sents],
+            sentences=spans, units=evidence_units(o_start, spans, original),
         ))
 
     for sec_start, body_start, body_end, title in sections:
@@ -153,3 +156,27 @@ def chunk_policy(company: str, original: str, language: str, max_tokens: int = 1
             current.append(s)
         emit(c_start, current, title)
     return chunks
+
+
+SHORT_LINE = 70  # consecutive short lines (list items) are cited together as one block
+MAX_BLOCK = 600
+
+
+def evidence_units(chunk_start: int, sentences: list[tuple[int, int]], original: str) -> list[tuple[int, int]]:
+    """The spans a citation can be: sentences, with runs of short list lines merged into one block.
+    When the chunk opens with a question heading (an FAQ), its first answer sentence is cited with
+    the question: "Nee." means nothing on its own."""
+    units: list[list] = []
+    rest = sentences
+    if sentences and chunk_start < sentences[0][0]:
+        heading = original[chunk_start:sentences[0][0]].strip()
+        if heading.endswith("?") and "\n" not in heading:
+            units.append([chunk_start, sentences[0][1], False])
+            rest = sentences[1:]
+    for s, e in rest:
+        short = e - s <= SHORT_LINE and "\n" not in original[s:e].strip()
+        if units and short and units[-1][2] and e - units[-1][0] <= MAX_BLOCK and original[units[-1][1]:s].count("\n") <= 2:
+            units[-1][1] = e
+        else:
+            units.append([s, e, short])
+    return [(s, e) for s, e, _ in units]

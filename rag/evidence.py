@@ -17,10 +17,6 @@ from .facts import dates, emails, has_duration
 from .retrieve import Passage, PolicyRetriever, lexical_terms
 
 EVIDENCE_PASSAGES = 5
-SHORT_LINE = 70  # consecutive short lines (list items) are cited together as one block
-MAX_BLOCK = 600
-
-
 @dataclass
 class Evidence:
     start: int
@@ -36,44 +32,21 @@ class Evidence:
     fact: float = 0.0
 
 
-def _units(passage: Passage, source: str) -> list[tuple[int, int]]:
-    """Sentences of a passage, with runs of short list lines merged into one block. When the passage
-    opens with a question heading (an FAQ), its first answer sentence is cited together with the
-    question: "Nee." means nothing on its own."""
-    units: list[list[int]] = []
-    if passage.sentences and passage.start < passage.sentences[0][0]:
-        heading = source[passage.start:passage.sentences[0][0]].strip()
-        if heading.endswith("?") and "\n" not in heading:
-            units.append([passage.start, passage.sentences[0][1], False])
-            passage = Passage(**{**passage.__dict__, "sentences": passage.sentences[1:]})
-    for s, e in passage.sentences:
-        short = e - s <= SHORT_LINE and "\n" not in source[s:e].strip()
-        if units and short and units[-1][2] and e - units[-1][0] <= MAX_BLOCK and source[units[-1][1]:s].count("\n") <= 2:
-            units[-1][1] = e
-        else:
-            units.append([s, e, short])
-    return [(s, e) for s, e, _ in units]
-
-
-_embedding_cache: dict[tuple, np.ndarray] = {}
+_title_cache: dict[str, np.ndarray] = {}
 _cache_lock = threading.Lock()
 
 
-def _embed_spans(retriever: PolicyRetriever, company: str, spans: list[tuple[int, int, str]]) -> np.ndarray:
-    embedder = next(iter(retriever._embedders.values()))
-    name = next(iter(retriever._embedders))
-    keys = [(retriever.manifest["build"], company, name, s, e) for s, e, _ in spans]
+def _embed_titles(retriever: PolicyRetriever, titles: list[str]) -> dict[str, np.ndarray]:
+    """Section titles are few and shared by many questions: embed each once per process."""
     with _cache_lock:
-        missing = [i for i, k in enumerate(keys) if k not in _embedding_cache]
+        missing = [t for t in titles if t not in _title_cache]
     if missing:
-        vectors = embedder.embed_documents([spans[i][2] for i in missing])
+        vectors = retriever.unit_embedder.embed_documents(missing)
         with _cache_lock:
-            for i, v in zip(missing, vectors):
-                _embedding_cache[keys[i]] = np.asarray(v, dtype=np.float32)
-            if len(_embedding_cache) > 50000:
-                _embedding_cache.clear()
+            for t, v in zip(missing, vectors):
+                _title_cache[t] = np.asarray(v, dtype=np.float32)
     with _cache_lock:
-        return np.stack([_embedding_cache[k] for k in keys]) if keys else np.zeros((0, 1))
+        return {t: _title_cache[t] for t in titles}
 
 
 def select_evidence(retriever: PolicyRetriever, company: str, question: str, passages: list[Passage]) -> list[Evidence]:
@@ -90,18 +63,19 @@ def select_evidence(retriever: PolicyRetriever, company: str, question: str, pas
     candidates: list[tuple[int, int, str, str, int]] = []
     seen = set()
     for rank, p in _with_section_neighbours(retriever, company, passages[:EVIDENCE_PASSAGES]):
-        for s, e in _units(p, source):
+        for s, e in p.units:
             if (s, e) not in seen:
                 seen.add((s, e))
                 candidates.append((s, e, source[s:e], p.section, rank))
-    embedder = next(iter(retriever._embedders.values()))
-    q_vec = np.asarray(embedder.embed_query(question), dtype=np.float32)
-    vectors = _embed_spans(retriever, company, [(s, e, f"{section}\n{text}" if section else text)
-                                                for s, e, text, section, _ in candidates])
-    dense = vectors @ q_vec
+    q_vec = np.asarray(retriever.unit_embedder.embed_query(question), dtype=np.float32)
+    stored = retriever.unit_vectors(company)
+    missing = [(s, e, f"{section}\n{text}" if section else text) for s, e, text, section, _ in candidates
+               if (s, e) not in stored]
+    extra = dict(zip([(s, e) for s, e, _ in missing],
+                     retriever.unit_embedder.embed_documents([t for _, _, t in missing]))) if missing else {}
+    dense = [float(np.dot(stored.get((s, e), extra.get((s, e))), q_vec)) for s, e, *_ in candidates]
     titles = sorted({c[3] for c in candidates if c[3]})
-    title_vecs = _embed_spans(retriever, company, [(-1, i, t) for i, t in enumerate(titles)]) if titles else None
-    title_sim = dict(zip(titles, (title_vecs @ q_vec).tolist())) if titles else {}
+    title_sim = {t: float(np.dot(v, q_vec)) for t, v in _embed_titles(retriever, titles).items()}
     out = []
     for (s, e, text, section, rank), d in zip(candidates, dense):
         own = concepts_in(text)

@@ -39,6 +39,7 @@ class Passage:
     section: str
     language: str
     sentences: list[tuple[int, int]]
+    units: list[tuple[int, int]] = field(default_factory=list)  # citable spans (index/chunk.py)
     score: float = 0.0  # fused score, higher is better
     dense: float = 0.0  # best cosine similarity over embedders
     ranks: dict[str, int] = field(default_factory=dict)
@@ -93,6 +94,7 @@ class _CompanyIndex:
     passages: list[Passage]
     bm25: object
     by_id: dict[str, int]
+    unit_vectors: dict[tuple[int, int], np.ndarray]
 
 
 class PolicyRetriever:
@@ -105,7 +107,10 @@ class PolicyRetriever:
         self._companies: dict[str, _CompanyIndex] = {}
         self._lock = threading.Lock()
         self._embedders = {name: load_embedder(name) for name in self.manifest["embedders"]}
-        self._collections = {name: self.store.chunk_collection(coll) for name, coll in self.manifest["collections"].items()}
+        names = self.manifest["embedders"]
+        self._collections = {name: self.store.chunk_collection(self.manifest["collections"][name]) for name in names}
+        self.unit_embedder = self._embedders[names[0]]
+        self._units = self.store.chunk_collection(self.manifest["collections"]["units:" + names[0]])
 
     def companies(self) -> dict[str, dict]:
         return self.manifest["companies"]
@@ -127,15 +132,22 @@ class PolicyRetriever:
                 company=company, chunk_id=chunk_id, text=meta["text"], start=meta["start"], end=meta["end"],
                 section=meta.get("section", ""), language=meta.get("language", ""),
                 sentences=[tuple(s) for s in json.loads(meta.get("sentences", "[]"))],
+                units=[tuple(u) for u in json.loads(meta.get("units", "[]"))],
             ))
         passages.sort(key=lambda p: p.start)
         language = self.manifest["companies"][company].get("language", "en")
         retriever = bm25s.BM25()
         retriever.index([lexical_terms(f"{p.section}\n{p.text}", language) for p in passages], show_progress=False)
-        index = _CompanyIndex(passages, retriever, {p.chunk_id: i for i, p in enumerate(passages)})
+        units = self._units.get(where={"company": company}, include=["metadatas", "embeddings"])
+        unit_vectors = {(m["start"], m["end"]): np.asarray(v, dtype=np.float32)
+                        for m, v in zip(units["metadatas"], units["embeddings"])}
+        index = _CompanyIndex(passages, retriever, {p.chunk_id: i for i, p in enumerate(passages)}, unit_vectors)
         with self._lock:
             self._companies[company] = index
         return index
+
+    def unit_vectors(self, company: str) -> dict[tuple[int, int], np.ndarray]:
+        return self._company_index(company).unit_vectors
 
     def neighbours(self, company: str):
         """A function giving the chunks before and after a passage within its section."""

@@ -1,0 +1,181 @@
+"""`python -m rag`: companies, ask, search, eval. A thin CLI over the Python API in rag/.
+
+Errors end with a non-zero exit and one line on stderr (and {"error": ...} on stdout with --json),
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from index.load import UnreadablePolicy
+from index.settings import get_settings
+from index.store import StoreError
+
+from .chain import QuestionError, ask, companies, search
+
+
+def _settings(args):
+    return get_settings().with_store(args.store)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def _read_jsonl(path: str) -> list[dict]:
+    rows = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise QuestionError(f"cannot read {path}: {exc.strerror}") from None
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise QuestionError(f"{path}:{i}: not a JSON object line") from None
+        if not isinstance(row, dict):
+            raise QuestionError(f"{path}:{i}: expected an object with company and question")
+        rows.append(row)
+    return rows
+
+
+def _batch(args, handle) -> int:
+    """--in/--out: one output line per input line; a bad line gets {"id", "error"} and the rest go on."""
+    rows = _read_jsonl(args.inp)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    failures = 0
+    try:
+        for row in rows:
+            try:
+                result = handle(row.get("company", ""), row.get("question", ""), row.get("id"))
+            except (QuestionError, StoreError) as exc:
+                failures += 1
+                result = {"id": row.get("id"), "company": row.get("company"), "question": row.get("question"),
+                          "error": str(exc)}
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if failures:
+        print(f"{failures} of {len(rows)} question(s) failed: see their \"error\" field", file=sys.stderr)
+    return 1 if failures == len(rows) and rows else 0
+
+
+def cmd_companies(args) -> int:
+    found = companies(_settings(args))
+    if args.json:
+        _print_json([{"id": cid, **info} for cid, info in sorted(found.items())])
+    else:
+        for cid, info in sorted(found.items()):
+            print(f"{cid:16} {info['name']:28} {info.get('language', '?'):3} {info.get('chunks', 0):4} chunks  {info['source']}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    settings = _settings(args)
+    if args.inp:
+        return _batch(args, lambda c, q, i: ask(c, q, settings=settings, backend=args.backend, id=i).to_json())
+    if not args.company or args.question is None:
+        raise QuestionError("give --company ID and a question (or --in FILE.jsonl)")
+    answer = ask(args.company, args.question, settings=settings, backend=args.backend)
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    if answer.notice:
+        print(f"({answer.notice})")
+    print(answer.answer)
+    for c in answer.citations:
+        section = f" [{c.section}]" if c.section else ""
+        print(f"\n[{c.n}]{section} {c.source}:{c.start}-{c.end}\n    {' '.join(c.text.split())}")
+    print(f"\n({answer.backend}, {answer.status}, {sum(answer.timings_ms.values())} ms)")
+    return 0
+
+
+def cmd_search(args) -> int:
+    settings = _settings(args)
+
+    def run(company, question, qid):
+        passages = search(company, question, settings=settings, k=args.k)
+        return {"id": qid, "company": company, "question": question, "passages": [p.to_json() for p in passages]}
+
+    if args.inp:
+        return _batch(args, run)
+    if not args.company or args.question is None:
+        raise QuestionError("give --company ID and a question (or --in FILE.jsonl)")
+    result = run(args.company, args.question, None)
+    if args.json:
+        _print_json(result)
+    else:
+        for p in result["passages"]:
+            print(f"[{p['n']}] {p['score']:.4f} {p['section'] or '-'} ({p['start']}-{p['end']})\n    {' '.join(p['text'].split())[:300]}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, report
+
+    if not Path(args.gold).is_file():
+        raise QuestionError(f"no gold file at {args.gold}")
+    result = evaluate(args.gold, _settings(args), backend=args.backend, k=args.k)
+    if args.json:
+        _print_json({"k": result["k"], "rows": result["rows"]})
+    else:
+        print(report(result))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rag", description="Ask privacy policies questions, with exact citations.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--store", help="index folder (default: PLAINPOLICY_STORE or ./store)")
+        sp.add_argument("--json", action="store_true", help="print JSON")
+        return sp
+
+    sp = common(sub.add_parser("companies", help="list the indexed companies"))
+    sp.set_defaults(func=cmd_companies)
+    for name, func, help_ in (("ask", cmd_ask, "answer a question (or --in/--out JSONL)"),
+                              ("search", cmd_search, "show the best passages (or --in/--out JSONL)")):
+        sp = common(sub.add_parser(name, help=help_))
+        sp.add_argument("--company", help="company id (the policy file's stem)")
+        sp.add_argument("--in", dest="inp", metavar="FILE", help="JSONL of {id, company, question}")
+        sp.add_argument("--out", metavar="FILE", help="write JSONL here (default: stdout)")
+        sp.add_argument("question", nargs="?", help="the question, in nl/fr/en/de")
+        if name == "ask":
+            sp.add_argument("--backend", choices=["extractive", "local", "openai"], help="default: the best one installed")
+        else:
+            sp.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+        sp.set_defaults(func=func)
+    sp = common(sub.add_parser("eval", help="evaluate on a gold JSONL file"))
+    sp.add_argument("gold", help="gold questions (see design.md)")
+    sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
+    sp.add_argument("--k", type=int, default=3, help="evidence hit@k (default 3)")
+    sp.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (QuestionError, StoreError, UnreadablePolicy, ValueError, OSError) as exc:
+        message = str(exc) or type(exc).__name__
+    except KeyboardInterrupt:
+        message = "interrupted"
+    except Exception as exc:  # the promise is one line, never a traceback
+        message = f"unexpected error: {type(exc).__name__}: {exc}"
+    if getattr(args, "json", False):
+        _print_json({"error": message})
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Evaluate answers against a gold file (design.md, "Evaluation"), overall and per question language."""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from index.language import identify
+from index.settings import Settings
+
+from .chain import ask, source_text
+from .schema import Answer
+
+
+def fold(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def load_gold(path: str | Path) -> list[dict]:
+    rows = []
+    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise ValueError(f"{path}:{i}: not a JSON line") from None
+    return rows
+
+
+def score_answer(gold: dict, answer: Answer, source: str, k: int = 3) -> dict:
+    cited = [fold(c.text) for c in answer.citations[:k]]
+    evidence = [fold(e) for e in gold.get("evidence", [])]
+    status_ok = answer.status == ("answered" if gold.get("answerable", True) else "not_found")
+    detected, _ = identify(answer.answer)
+    groups = gold.get("answer_must_contain") or []
+    return {
+        "hit": any(e in c for e in evidence for c in cited) if gold.get("answerable", True) and evidence else None,
+        "status": status_ok,
+        "language": detected == gold.get("lang", answer.language),
+        "facts": all(any(fold(alt) in fold(answer.answer) for alt in group) for group in groups) if groups else None,
+        "exact": all(source[c.start:c.end] == c.text for c in answer.citations),
+    }
+
+
+def _pct(values: list) -> str:
+    values = [v for v in values if v is not None]
+    return f"{100 * sum(values) / len(values):5.1f}% ({sum(values)}/{len(values)})" if values else "    n/a"
+
+
+def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = None, k: int = 3,
+             progress=None) -> dict:
+    gold = load_gold(gold_path)
+    if gold:  # warm-up: models load once, outside the timed questions
+        ask(gold[0]["company"], gold[0]["question"], settings=settings, backend=backend)
+    rows = []
+    for g in gold:
+        started = time.perf_counter()
+        answer = ask(g["company"], g["question"], settings=settings, backend=backend, id=g.get("id"))
+        elapsed = (time.perf_counter() - started) * 1000
+        row = score_answer(g, answer, source_text(g["company"], settings), k)
+        row.update(lang=g.get("lang", answer.language), ms=elapsed, id=g.get("id"), backend=answer.backend)
+        rows.append(row)
+        if progress:
+            progress(len(rows), len(gold))
+    return {"rows": rows, "k": k}
+
+
+def report(result: dict) -> str:
+    rows, k = result["rows"], result["k"]
+    groups = defaultdict(list)
+    for r in rows:
+        groups["all"].append(r)
+        groups[r["lang"]].append(r)
+    header = f"{'':6} {'n':>3}  {'evidence hit@' + str(k):>20}  {'status':>16}  {'language':>16}  {'facts':>14}  {'exact spans':>16}  {'p50 ms':>7}  {'p95 ms':>7}"
+    lines = [header]
+    for name in ["all"] + sorted(g for g in groups if g != "all"):
+        rs = groups[name]
+        ms = sorted(r["ms"] for r in rs)
+        p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+        lines.append(f"{name:6} {len(rs):3}  {_pct([r['hit'] for r in rs]):>20}  {_pct([r['status'] for r in rs]):>16}  "
+                     f"{_pct([r['language'] for r in rs]):>16}  {_pct([r['facts'] for r in rs]):>14}  "
+                     f"{_pct([r['exact'] for r in rs]):>16}  {statistics.median(ms):7.0f}  {p95:7.0f}")
+    misses = [r["id"] for r in rows if r["hit"] is False or not r["status"] or not r["language"] or r["facts"] is False]
+    if misses:
+        lines.append("not perfect: " + ", ".join(str(m) for m in misses))
+    return "\n".join(lines)
