@@ -1,0 +1,283 @@
+"""Plain-language answers from a chat model, verified against the cited passages before release.
+
+    generate_answer(chat_model, question, language, citations, fallback, backend_name) -> Answer
+    stream_answer(chat_model, question, language, citations, fallback, backend_name) -> Iterator[str | Answer]
+
+The model sees only the numbered evidence passages and the question (prompts/answer.txt), with the
+target language named in English and in itself. Its answer is checked by rag.verify; on failure it
+gets one retry that states the problems (prompts/rewrite.txt); if that fails too, the extractive
+``fallback`` Answer is returned with ``backend="extractive-fallback"`` and a ``notice`` saying why.
+When ``fallback.status == "not_found"`` (or there are no citations) the model is not called at all.
+
+Streaming contract (``stream_answer``)
+--------------------------------------
+The iterator yields zero or more ``str`` pieces, then exactly one ``Answer`` (always last).
+
+- A piece is released only after it passed every check that can be decided on it: text is held
+  back until a sentence carrying a ``[n]`` marker completes, then that group of sentences is
+  checked (markers valid, numbers/durations/dates/e-mails/URLs present in the passages, language,
+  no invented names, yes/no agreeing with the negations of the cited passages) and released as one
+  piece. The last group is released only after the whole-answer check passed too. So no text that
+  failed verification is ever yielded.
+- Pieces are meant to be appended in order (each piece carries its own leading space).
+- The final ``Answer`` is authoritative. If it is the fallback (``backend == "extractive-fallback"``)
+  or its ``answer`` differs from the concatenated pieces, the caller must REPLACE whatever it showed
+  with ``final.answer`` (this happens when sentences released early were followed by a failure
+  that only the whole answer reveals, e.g. a later sentence inventing a number).
+- After released text was withdrawn that way, the retry is not streamed: its text arrives only in
+  the final Answer.
+
+``Answer.status`` is always the fallback's status; ``Answer.citations`` are the given citations.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from index.settings import PROJECT_DIR
+from rag.schema import Answer, Citation
+from rag.verify import (
+    entity_problems,
+    marker_numbers,
+    polarity_problems,
+    sentence_spans,
+    verify_answer,
+    verify_sentence,
+)
+
+PROMPTS_DIR = PROJECT_DIR / "prompts"
+MAX_SENTENCES = 4
+MAX_PASSAGE_CHARS = 900
+
+
+# ---------------------------------------------------------------------------------------------
+# Prompts
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _template(name: str) -> dict[str, str]:
+    """A prompt file split into its '### system' / '### user' blocks."""
+    text = (PROMPTS_DIR / name).read_text(encoding="utf-8")
+    blocks: dict[str, str] = {}
+    for m in re.finditer(r"^### (system|user)\s*\n(.*?)(?=^### |\Z)", text, re.S | re.M):
+        blocks[m.group(1)] = m.group(2).strip()
+    return blocks
+
+
+@lru_cache(maxsize=1)
+def language_names() -> dict[str, dict[str, str]]:
+    data = json.loads((PROMPTS_DIR / "languages.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def _language_fields(language: str) -> dict[str, str]:
+    names = language_names().get(language) or language_names()["en"]
+    return {"language_en": names["en"], "language_native": names["native"]}
+
+
+def format_passages(citations: Sequence[Citation]) -> str:
+    lines = []
+    for c in citations:
+        text = " ".join(c.text.split())
+        if len(text) > MAX_PASSAGE_CHARS:
+            text = text[: MAX_PASSAGE_CHARS - 1] + "…"
+        lines.append(f"[{c.n}] {text}")
+    return "\n".join(lines)
+
+
+def build_messages(question: str, language: str, citations: Sequence[Citation]) -> list[BaseMessage]:
+    """System + user message of prompts/answer.txt: the numbered passages and the question only."""
+    tpl = _template("answer.txt")
+    fields = {"passages": format_passages(citations), "question": " ".join(question.split()),
+              **_language_fields(language)}
+    messages: list[BaseMessage] = []
+    if tpl.get("system"):
+        messages.append(SystemMessage(content=tpl["system"].format(**fields)))
+    messages.append(HumanMessage(content=tpl["user"].format(**fields)))
+    return messages
+
+
+def build_retry_messages(first: list[BaseMessage], previous_answer: str, problems: Sequence[str],
+                         language: str) -> list[BaseMessage]:
+    """The first conversation, the rejected answer, and prompts/rewrite.txt stating the problems."""
+    tpl = _template("rewrite.txt")
+    fields = {"problems": "\n".join(f"- {p}" for p in problems), **_language_fields(language)}
+    return [*first, AIMessage(content=previous_answer or "(no answer)"),
+            HumanMessage(content=tpl["user"].format(**fields))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Generation
+# ---------------------------------------------------------------------------------------------
+
+
+def clean_text(text: str) -> str:
+    """Model output as shown: no markdown emphasis, no 'Answer:' label, single spaces."""
+    text = text.replace("**", "").replace("__", "")
+    text = re.sub(r"^\s*(?:answer|antwoord|réponse|reponse|antwort)\s*:\s*", "", text, flags=re.I)
+    text = re.sub(r"^\s*[-*•]\s+", "", text, flags=re.M)
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    return text
+
+
+def _group_problems(group: str, language: str, citations: Sequence[Citation], question: str,
+                    company: str) -> list[str]:
+    problems = verify_sentence(group, language, citations, question=question, company=company)
+    problems += entity_problems(group, language, citations, question, company)
+    if marker_numbers(group):
+        problems += polarity_problems(group, citations)
+    return list(dict.fromkeys(problems))
+
+
+class _Attempt:
+    """One model call, consumed incrementally; releases groups of sentences that pass their checks."""
+
+    def __init__(self, language: str, citations: Sequence[Citation], question: str, company: str):
+        self.language, self.citations, self.question, self.company = language, citations, question, company
+        self.raw = ""
+        self.released: list[str] = []  # groups released (checked), in order
+        self.consumed = 0  # chars of the cleaned text covered by released groups
+        self.problems: list[str] = []
+
+    def text(self) -> str:
+        return clean_text(self.raw)
+
+    def feed(self, piece: str) -> list[str]:
+        """Add model output; return the groups that became releasable. Sets self.problems on a failure.
+
+        A group is a run of complete sentences ending with one that carries a [n] marker; only the
+        first MAX_SENTENCES sentences are ever released.
+        """
+        self.raw += piece
+        text = self.text()
+        out = []
+        spans = sentence_spans(text, final=False)[:MAX_SENTENCES]
+        group_start = self.consumed
+        for a, b in spans:
+            if b <= self.consumed or not marker_numbers(text[a:b]):
+                continue  # already released, or held until a marked sentence completes the group
+            group = text[group_start:b].strip()
+            problems = _group_problems(group, self.language, self.citations, self.question, self.company)
+            if problems:
+                self.problems = problems
+                return out
+            out.append(group)
+            self.released.append(group)
+            self.consumed = group_start = b
+        return out
+
+    def answer_text(self) -> str:
+        """The whole answer cut to MAX_SENTENCES sentences."""
+        text = self.text()
+        spans = sentence_spans(text)
+        if len(spans) > MAX_SENTENCES:
+            text = text[: spans[MAX_SENTENCES - 1][1]]
+        return text.strip()
+
+    def unreleased_tail(self, text: str) -> str | None:
+        """What of ``text`` is not released yet, or None if it does not extend the released text."""
+        done = " ".join(self.released)
+        if not text.startswith(done):
+            return None
+        return text[len(done):].strip()
+
+    def too_long(self) -> bool:
+        return len(sentence_spans(self.text(), final=False)) > MAX_SENTENCES
+
+
+def _run_attempt(chat_model: BaseChatModel, messages: list[BaseMessage], attempt: _Attempt,
+                 release: bool) -> Iterator[str]:
+    stream = chat_model.stream(messages)
+    try:
+        for chunk in stream:
+            piece = chunk.content if isinstance(chunk.content, str) else "".join(
+                p.get("text", "") if isinstance(p, dict) else str(p) for p in chunk.content)
+            groups = attempt.feed(piece)
+            if attempt.problems:
+                return
+            if release:
+                yield from groups
+            if attempt.too_long():
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # stops the generation early when we stopped reading
+
+
+def stream_answer(chat_model: BaseChatModel, question: str, language: str, citations: list[Citation],
+                  fallback: Answer, backend_name: str, *, company: str | None = None) -> Iterator[str | Answer]:
+    """Yield verified text pieces as they become safe to show, then the final Answer (see module doc)."""
+    started = time.perf_counter()
+    company = company if company is not None else (fallback.company or "")
+    if fallback.status == "not_found" or not citations:
+        yield fallback
+        return
+    messages = build_messages(question, language, citations)
+    problems: list[str] = []
+    released_any = False
+    first_words_ms = None
+    text = ""
+    for attempt_no in range(2):
+        attempt = _Attempt(language, citations, question, company)
+        release = not released_any
+        try:
+            for group in _run_attempt(chat_model, messages, attempt, release):
+                if first_words_ms is None:
+                    first_words_ms = int((time.perf_counter() - started) * 1000)
+                piece = " " + group if released_any else group
+                released_any = True
+                yield piece
+        except Exception as exc:  # the model server failed: say so, show the extractive answer
+            yield _fallback(fallback, f"the {backend_name} generator failed ({type(exc).__name__}: {exc})",
+                            started)
+            return
+        text = attempt.answer_text()
+        problems = attempt.problems or verify_answer(text, language, citations, question=question, company=company)
+        if not problems:
+            tail = attempt.unreleased_tail(text)
+            if release and tail:
+                if first_words_ms is None:
+                    first_words_ms = int((time.perf_counter() - started) * 1000)
+                yield (" " if released_any else "") + tail
+            timings = {**fallback.timings_ms, "generate": int((time.perf_counter() - started) * 1000)}
+            if first_words_ms is not None:
+                timings["first_words"] = first_words_ms
+            yield dataclasses.replace(
+                fallback, answer=text, citations=list(citations), backend=backend_name, timings_ms=timings,
+            )
+            return
+        if attempt_no == 0:
+            messages = build_retry_messages(messages, attempt.text() or text, problems, language)
+    yield _fallback(fallback, "the generated answer failed verification (" + "; ".join(problems[:3]) + ")",
+                    started)
+
+
+def _fallback(fallback: Answer, why: str, started: float) -> Answer:
+    notice = f"Showing the policy's own sentences: {why}."
+    if fallback.notice:
+        notice = f"{fallback.notice} {notice}"
+    timings = {**fallback.timings_ms, "generate": int((time.perf_counter() - started) * 1000)}
+    return dataclasses.replace(fallback, backend="extractive-fallback", notice=notice, timings_ms=timings)
+
+
+def generate_answer(chat_model: BaseChatModel, question: str, language: str, citations: list[Citation],
+                    fallback: Answer, backend_name: str, *, company: str | None = None) -> Answer:
+    """The verified generated Answer, or ``fallback`` marked "extractive-fallback" (see module doc)."""
+    final = None
+    for item in stream_answer(chat_model, question, language, citations, fallback, backend_name,
+                              company=company):
+        if isinstance(item, Answer):
+            final = item
+    assert final is not None
+    return final

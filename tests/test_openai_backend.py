@@ -1,0 +1,177 @@
+"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1 with scripted replies."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from index.settings import Settings
+from openai_server import ScriptedOpenAIServer
+from rag.generate import generate_answer, stream_answer
+from rag.llm import BackendUnavailable, available_backends, default_backend, load_chat_model
+from rag.schema import Answer, Citation
+from rag.verify import verify_answer
+
+PASSAGES = [
+    "De persoonsgegevens die wij nodig hebben voor het administreren van licenties worden maximaal een jaar bewaard na beëindiging van de overeenkomst.",
+    "De gegevens van bezoekers van onze website worden in beginsel vijf jaar bewaard.",
+    "Sensus verkoopt uw persoonsgegevens niet aan derden.",
+]
+QUESTION = "How long do you keep my data?"
+GOOD = ("Sensus keeps licence data for at most one year after the contract ends [1]. "
+        "Data of website visitors is kept for five years [2].")
+INVENTS_NUMBER = ("Sensus keeps licence data for 10 years after the contract ends [1]. "
+                  "Data of website visitors is kept for five years [2].")
+
+
+def citations() -> list[Citation]:
+    return [Citation(n=i, text=t, source="policies/sensus.txt", start=0, end=len(t), section="Bewaartermijn",
+                     score=1.0, language="nl", company="sensus") for i, t in enumerate(PASSAGES, 1)]
+
+
+def fallback(status: str = "answered") -> Answer:
+    return Answer(company="sensus", question=QUESTION, language="en", status=status,
+                  answer="EXTRACTIVE ANSWER [1]", citations=citations(), backend="extractive",
+                  timings_ms={"retrieve": 5})
+
+
+@pytest.fixture()
+def server():
+    srv = ScriptedOpenAIServer(chunk_chars=5).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture()
+def model(server):
+    settings = Settings(openai_base_url=server.base_url, openai_model="scripted-model",
+                        openai_api_key="sk-test-key", backend=None)
+    return load_chat_model("openai", settings)
+
+
+def run_stream(model, language="en", question=QUESTION, fb=None):
+    pieces, final = [], None
+    for item in stream_answer(model, question, language, citations(), fb or fallback(), "openai"):
+        if isinstance(item, Answer):
+            final = item
+        else:
+            assert final is None, "text after the final Answer"
+            pieces.append(item)
+    return pieces, final
+
+
+def test_invented_number_is_rejected_retried_and_falls_back(server, model):
+    server.replies = [INVENTS_NUMBER, INVENTS_NUMBER]
+    pieces, final = run_stream(model)
+    assert final.backend == "extractive-fallback"
+    assert final.answer == "EXTRACTIVE ANSWER [1]"
+    assert final.status == "answered"
+    assert "10" in final.notice and "verification" in final.notice
+    assert final.citations == citations()
+    assert len(server.requests) == 2  # the first try and one retry, no more
+    retry_prompt = server.requests[1]["body"]["messages"][-1]["content"]
+    assert "10" in retry_prompt  # the retry states the problem
+    assert server.requests[1]["body"]["messages"][-2]["role"] == "assistant"
+    assert not any("10" in p for p in pieces)  # the invented number was never shown
+
+
+def test_retry_with_a_good_answer_is_accepted(server, model):
+    server.replies = [INVENTS_NUMBER, GOOD]
+    final = generate_answer(model, QUESTION, "en", citations(), fallback(), "openai")
+    assert final.backend == "openai"
+    assert final.answer == GOOD
+    assert len(server.requests) == 2
+
+
+def test_good_reply_is_streamed_in_pieces(server, model):
+    server.chunk_delay = 0.02
+    server.replies = [GOOD]
+    started = time.perf_counter()
+    arrivals = []
+    pieces, final = [], None
+    for item in stream_answer(model, QUESTION, "en", citations(), fallback(), "openai"):
+        arrivals.append(time.perf_counter())
+        if isinstance(item, Answer):
+            final = item
+        else:
+            pieces.append(item)
+    assert final.backend == "openai"
+    assert final.answer == GOOD
+    assert verify_answer(final.answer, "en", final.citations, question=QUESTION, company="sensus") == []
+    assert len(pieces) == 2 and "".join(pieces) == final.answer
+    # the first sentence reached us before the server had sent the rest
+    assert arrivals[0] < server.sent_done_at[0]
+    assert server.requests[0]["body"]["stream"] is True
+    assert final.timings_ms["retrieve"] == 5 and final.timings_ms["first_words"] <= final.timings_ms["generate"]
+    assert started < arrivals[0]
+
+
+def test_request_carries_model_key_passages_and_language(server, model):
+    server.replies = [GOOD]
+    generate_answer(model, QUESTION, "fr", citations(), fallback(), "openai")
+    req = server.requests[0]
+    headers = {k.lower(): v for k, v in req["headers"].items()}
+    assert headers["authorization"] == "Bearer sk-test-key"
+    assert req["body"]["model"] == "scripted-model"
+    prompt = "\n".join(m["content"] for m in req["body"]["messages"])
+    for i, passage in enumerate(PASSAGES, 1):
+        assert f"[{i}] {passage}" in prompt
+    assert QUESTION in prompt
+    assert "French" in prompt and "français" in prompt
+
+
+def test_wrong_language_and_dangling_marker_fall_back(server, model):
+    dutch = "Sensus bewaart licentiegegevens maximaal een jaar na het einde van de overeenkomst [1]."
+    server.replies = [dutch, GOOD.replace("[2]", "[7]")]
+    pieces, final = run_stream(model)
+    assert final.backend == "extractive-fallback"
+    assert "[7]" in final.notice
+    # the Dutch reply showed nothing; of the retry only its valid first sentence was released
+    assert pieces == [GOOD.split(" [1]. ")[0] + " [1]."]
+    assert not any("[7]" in p or "bewaart" in p for p in pieces)
+
+
+def test_flipped_negation_is_not_shown(server, model):
+    flipped = "Yes, Sensus sells your personal data to third parties [3]."
+    server.replies = [flipped, flipped]
+    pieces, final = run_stream(model, question="Do you sell my data?")
+    assert final.backend == "extractive-fallback"
+    assert pieces == []
+
+
+def test_late_failure_withdraws_released_text(server, model):
+    # first sentence is fine and gets released; the last one invents an e-mail address
+    bad_end = GOOD + " Write to privacy@example.org for more [1]."
+    server.replies = [bad_end, bad_end]
+    pieces, final = run_stream(model)
+    assert pieces and "privacy@example.org" not in "".join(pieces)
+    assert final.backend == "extractive-fallback"  # the UI replaces the released text with this
+
+
+def test_not_found_never_calls_the_model(server, model):
+    fb = fallback(status="not_found")
+    pieces, final = run_stream(model, fb=fb)
+    assert final is fb and pieces == []
+    assert server.requests == []
+
+
+def test_server_error_falls_back_with_notice(server, model):
+    server.replies = [(500, "boom"), (500, "boom"), (500, "boom")]
+    final = generate_answer(model, QUESTION, "en", citations(), fallback(), "openai")
+    assert final.backend == "extractive-fallback"
+    assert "openai generator failed" in final.notice
+
+
+def test_available_and_default_backends(server, tmp_path):
+    missing = str(tmp_path / "none.gguf")
+    s = Settings(openai_base_url=server.base_url, local_model=missing, backend=None)
+    assert available_backends(s) == ["extractive", "openai"]
+    assert default_backend(s) == "openai"
+    s = Settings(openai_base_url=None, local_model=missing, backend=None)
+    assert available_backends(s) == ["extractive"]
+    assert default_backend(s) == "extractive"
+    with pytest.raises(BackendUnavailable):
+        load_chat_model("openai", s)
+    with pytest.raises(BackendUnavailable):
+        load_chat_model("local", s)
+    assert default_backend(Settings(backend="local")) == "local"

@@ -1,0 +1,174 @@
+"""The answer verifier on crafted cases: each check must catch its fault and pass a faithful answer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.schema import Citation
+from rag.verify import (
+    extract_facts,
+    is_negated,
+    marker_numbers,
+    split_sentences,
+    verify_answer,
+    verify_sentence,
+)
+
+SENSUS = (Path(__file__).resolve().parent.parent / "policies" / "sensus.txt").read_text(encoding="utf-8")
+
+
+def span(n: int, needle: str) -> Citation:
+    """The policy sentence(s) starting at needle, up to the end of the line: a real exact span."""
+    start = SENSUS.index(needle)
+    end = SENSUS.index("\n", start)
+    text = SENSUS[start:end].rstrip()
+    return Citation(n=n, text=text, source="policies/sensus.txt", start=start, end=start + len(text),
+                    section="Bewaartermijn", score=1.0, language="nl", company="sensus")
+
+
+@pytest.fixture(scope="module")
+def retention() -> list[Citation]:
+    cs = [
+        span(1, "De persoonsgegevens die wij nodig hebben voor het administreren"),
+        span(2, "De gegevens van bezoekers van onze website"),
+        span(3, "De persoonsgegevens die wij nodig hebben voor het voeren"),
+    ]
+    for c in cs:
+        assert SENSUS[c.start:c.end] == c.text
+    return cs
+
+
+def plain(n: int, text: str) -> Citation:
+    return Citation(n=n, text=text, source="x.txt", start=0, end=len(text), section="", score=1.0)
+
+
+GOOD = {
+    "en": "Sensus keeps licence data for at most one year after the contract ends [1]. Data of website visitors "
+          "is normally kept for 5 years [2], and accounting data for seven years [3].",
+    "nl": "Sensus bewaart licentiegegevens maximaal een jaar na het einde van de overeenkomst [1]. Gegevens van "
+          "websitebezoekers worden vijf jaar bewaard [2] en de boekhouding zeven jaar [3].",
+    "fr": "Sensus conserve les données de licence au maximum un an après la fin du contrat [1]. Les données des "
+          "visiteurs du site sont conservées cinq ans [2] et les données comptables 7 ans [3].",
+    "de": "Sensus speichert Lizenzdaten höchstens ein Jahr nach dem Ende des Vertrags [1]. Daten von "
+          "Websitebesuchern werden fünf Jahre gespeichert [2], Buchhaltungsdaten sieben Jahre [3].",
+}
+
+
+@pytest.mark.parametrize("language", sorted(GOOD))
+def test_faithful_answer_passes_in_each_language(retention, language):
+    assert verify_answer(GOOD[language], language, retention, question="How long do you keep my data?",
+                         company="sensus") == []
+
+
+def test_durations_are_normalised_across_languages_and_units(retention):
+    assert verify_answer("Accounting data is kept for 84 months [3].", "en", retention) == []
+    assert verify_answer("Les données comptables sont conservées sept ans [3].", "fr", retention) == []
+
+
+def test_wrong_number_is_caught(retention):
+    problems = verify_answer(GOOD["en"].replace("seven years", "ten years"), "en", retention)
+    assert any("ten years" in p for p in problems)
+    problems = verify_answer("Sensus keeps your data for 3 years [1].", "en", retention)
+    assert any("3 years" in p for p in problems)
+    problems = verify_answer("Sensus uses 12 servers to store licence data [1].", "en", retention)
+    assert any("'12'" in p for p in problems)
+
+
+def test_number_must_be_in_a_cited_passage(retention):
+    # "seven years" is in passage 3, but this sentence only cites passage 1
+    problems = verify_answer("Licence data is kept for seven years [1].", "en", retention)
+    assert any("seven years" in p for p in problems)
+
+
+def test_invented_email_url_and_date_are_caught(retention):
+    problems = verify_answer("Write to privacy@sensus.nl or visit https://sensus.example/privacy before "
+                             "1 January 2025 [1].", "en", retention)
+    assert any("privacy@sensus.nl" in p for p in problems)
+    assert any("sensus.example/privacy" in p for p in problems)
+    assert any("2025" in p for p in problems)
+
+
+def test_email_and_date_present_in_passage_pass():
+    c = [plain(1, "Stuur een e-mail naar privacy@voorbeeld.nl. Dit beleid geldt sinds 25 mei 2018.")]
+    assert verify_answer("Send an e-mail to privacy@voorbeeld.nl; this policy applies since 25 May 2018 [1].",
+                         "en", c) == []
+
+
+def test_wrong_language_is_caught(retention):
+    dutch = GOOD["nl"]
+    problems = verify_answer(dutch, "fr", retention)
+    assert any("Dutch" in p and "French" in p for p in problems)
+    assert verify_answer(GOOD["fr"], "fr", retention) == []
+
+
+def test_quoted_names_do_not_confuse_language_detection():
+    c = [plain(1, "U kunt een klacht indienen bij de Autoriteit Persoonsgegevens.")]
+    answer = "You can file a complaint with the Autoriteit Persoonsgegevens, the Dutch regulator [1]."
+    assert verify_answer(answer, "en", c) == []
+
+
+def test_dangling_marker_is_caught(retention):
+    problems = verify_answer(GOOD["en"] + " You can also object [7].", "en", retention)
+    assert any("[7]" in p for p in problems)
+
+
+def test_missing_markers_are_caught(retention):
+    problems = verify_answer("Sensus keeps licence data for at most one year.", "en", retention)
+    assert any("cites no passage" in p for p in problems)
+
+
+def test_flipped_negation_is_caught():
+    c = [plain(1, "Wij verkopen uw persoonsgegevens niet aan derden.")]
+    assert any("yes" in p for p in verify_answer("Yes, we sell your personal data to third parties [1].", "en", c))
+    assert any("negative" in p for p in verify_answer("Oui, nous vendons vos données à des tiers [1].", "fr", c))
+    assert verify_answer("No, your personal data is not sold to third parties [1].", "en", c) == []
+    assert verify_answer("Non, vos données ne sont pas vendues à des tiers [1].", "fr", c) == []
+
+
+def test_invented_negation_is_caught():
+    c = [plain(1, "Wij delen uw gegevens met onze partners voor marketing.")]
+    problems = verify_answer("We do not share your data with partners [1].", "en", c)
+    assert any("negative" in p for p in problems)
+    assert verify_answer("We share your data with our partners for marketing [1].", "en", c) == []
+
+
+def test_not_longer_than_is_no_negation():
+    assert not is_negated("Wij bewaren uw persoonsgegevens niet langer dan noodzakelijk.")
+    assert not is_negated("We keep your data no longer than necessary.")
+    assert is_negated("Nous ne vendons pas vos données.")
+    assert is_negated("Wir verkaufen keine Daten.")
+
+
+def test_invented_entity_is_caught(retention):
+    problems = verify_answer("Sensus keeps licence data for one year [1], stored at Microsoft Azure.", "en",
+                             retention, company="sensus")
+    assert any("Microsoft" in p for p in problems)
+    # the company name, names from the question and from the passages are fine
+    ok = "Sensus keeps licence data for one year [1]; this is about the portal-gegevens [1]."
+    assert verify_answer(ok, "en", retention, company="Sensus BPM Online") == []
+    assert verify_answer("Acme keeps licence data for one year [1].", "en", retention,
+                         question="How long does Acme keep data?") == []
+
+
+def test_number_words_are_read_in_the_answer_language():
+    # "onze" is French for 11 but Dutch for "our": no number in this Dutch sentence
+    c = [plain(1, "Wij bewaren gegevens van onze klanten.")]
+    assert verify_answer("Wij bewaren de gegevens van onze klanten [1].", "nl", c) == []
+    assert extract_facts("onze données", "fr").numbers == {11.0}
+
+
+def test_sentence_check_for_streaming(retention):
+    assert verify_sentence("Licence data is kept for one year [1].", "en", retention) == []
+    assert verify_sentence("Licence data is kept for two years.", "en", retention)
+    assert verify_sentence("Les données sont conservées un an [9].", "fr", retention)
+
+
+def test_markers_and_sentences():
+    assert marker_numbers("a [1] b [2, 3] c [4-5]") == [1, 2, 3, 4, 5]
+    assert split_sentences("Ja. Dit geldt bijv. 7 jaar [1]. Dat is 1.000 keer meer. [2] Klaar") == [
+        "Ja.", "Dit geldt bijv. 7 jaar [1].", "Dat is 1.000 keer meer. [2]", "Klaar"]
+
+
+def test_empty_answer_fails(retention):
+    assert verify_answer("  ", "en", retention)
