@@ -1,0 +1,467 @@
+"""PlainPolicy in the browser: ask a company's privacy policy, see the exact sentences, compare companies.
+
+UI only: every answer, citation and index change comes from `rag` and `index`.
+Run: streamlit run app.py   (settings from PLAINPOLICY_* environment variables, see index/settings.py)
+
+Policy text is untrusted. Everything that comes from a policy (quotes, section titles, answers that
+repeat it, company names of uploaded files) goes through `safe()`: HTML-escaped and with every ASCII
+punctuation character written as a numeric entity, so it can be neither HTML nor markdown (no images,
+links or math); the only markup on the page is our own <div>/<mark>/<br> around it.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+import rag
+from index import SUPPORTED_SUFFIXES, StoreError, UnreadablePolicy, add_policy, get_settings
+from rag import QuestionError
+from rag.schema import Answer, Citation
+
+log = logging.getLogger("plainpolicy.app")
+HERE = Path(__file__).resolve().parent
+UI_LANGUAGES = ("nl", "fr", "en")
+CONTEXT_CHARS = 200  # shown on each side of a quote when its paragraph is longer
+COMPARE_PER_ROW = 3
+
+
+@st.cache_resource
+def _strings() -> dict:
+    return json.loads((HERE / "prompts" / "ui.json").read_text(encoding="utf-8"))
+
+
+def ui_language() -> str:
+    return st.session_state.get("ui_lang", "en")
+
+
+def t(key: str, **values) -> str:
+    strings = _strings()
+    text = strings.get(ui_language(), {}).get(key, strings["en"][key])
+    return text.format(**values) if values else text
+
+
+def language_name(code: str) -> str:
+    return t("languages").get(code, code or "?")
+
+
+# -- escaping ------------------------------------------------------------------------------------
+def safe(text: str) -> str:
+    """Untrusted text -> inert HTML: letters, digits and spaces as they are, every ASCII punctuation
+    character (markdown, HTML, math, link syntax) as a numeric entity, newlines as <br>."""
+    out = []
+    for ch in text or "":
+        if ch == "\n":
+            out.append("<br>")
+        elif ch in "\r\t":
+            out.append(" ")
+        elif ch.isascii() and not ch.isalnum() and ch != " ":
+            out.append(f"&#{ord(ch)};")
+        elif ord(ch) < 32 or ch in "\u2028\u2029":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_plain(text: str) -> str:
+    """Untrusted text for a markdown label (expander titles, captions): backslash-escape punctuation."""
+    return "".join("\\" + ch if ch.isascii() and not ch.isalnum() and ch not in " \n" else ch
+                   for ch in " ".join((text or "").split()))
+
+
+def html(fragment: str) -> None:
+    """Our own markup around already-escaped text, as one line (no blank line: no markdown inside)."""
+    st.markdown(fragment.replace("\n", " "), unsafe_allow_html=True)
+
+
+CSS = """
+<style>
+.pp-answer { font-size: 1.05rem; line-height: 1.55; }
+.pp-ref { font-weight: 600; color: #1c5fb8; }
+.pp-cite { margin: 0.6rem 0 0.1rem 0; }
+.pp-n { display: inline-block; min-width: 1.9em; padding: 0 0.35em; margin-right: 0.4em; border-radius: 0.6em;
+        background: #1c5fb8; color: #fff; font-weight: 600; text-align: center; font-size: 0.85rem; }
+.pp-sec { font-weight: 600; }
+.pp-quote { border-left: 3px solid #c9d6ea; margin: 0.3rem 0 0 0.2rem; padding: 0.1rem 0 0.1rem 0.8rem;
+            font-style: italic; color: inherit; }
+.pp-context { line-height: 1.6; font-size: 0.95rem; }
+.pp-context mark { background: #ffe680; color: #111; padding: 0.05em 0.15em; border-radius: 0.2em; }
+.pp-muted { opacity: 0.75; }
+</style>
+"""
+
+
+# -- data from rag / index -------------------------------------------------------------------------
+def settings():
+    return get_settings()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _source_text(store: str, company: str, sha256: str) -> str:
+    return rag.source_text(company, settings())
+
+
+def source_text_for(company: str) -> str | None:
+    info = st.session_state.get("companies", {}).get(company, {})
+    try:
+        return _source_text(str(settings().store_dir), company, info.get("sha256", ""))
+    except Exception as exc:  # the quote is still shown; only its context is missing
+        log.warning("source text of %s unavailable: %s", company, exc)
+        return None
+
+
+def company_name(company: str) -> str:
+    info = st.session_state.get("companies", {}).get(company) or {}
+    return info.get("name") or company
+
+
+# -- rendering one answer ------------------------------------------------------------------------
+def answer_html(text: str, cursor: bool = False) -> str:
+    escaped = safe(text)
+    # make the [n] markers stand out: "[1]" was escaped to "&#91;1&#93;"
+    import re
+
+    escaped = re.sub(r"&#91;(\d{1,2})&#93;", r'<span class="pp-ref">[\1]</span>', escaped)
+    return f'<div class="pp-answer">{escaped}{" ▌" if cursor else ""}</div>'
+
+
+def context_html(source: str, c: Citation) -> str | None:
+    if not source or source[c.start:c.end] != c.text:
+        return None
+    lo, hi = max(0, c.start - CONTEXT_CHARS), min(len(source), c.end + CONTEXT_CHARS)
+    before, after = source[lo:c.start], source[c.end:hi]
+    lead = trail = ""
+    cut = before.rfind("\n\n")
+    if cut >= 0:
+        before = before[cut + 2:]
+    elif lo > 0:
+        before, lead = (before.split(" ", 1)[1] if " " in before else before), "… "
+    cut = after.find("\n\n")
+    if cut >= 0:
+        after = after[:cut]
+    elif hi < len(source):
+        after, trail = (after.rsplit(" ", 1)[0] if " " in after else after), " …"
+    return (f'<div class="pp-context">{lead}{safe(before.lstrip())}<mark>{safe(c.text)}</mark>'
+            f'{safe(after.rstrip())}{trail}</div>')
+
+
+def render_citations(answer: Answer) -> None:
+    if not answer.citations:
+        return
+    html(f'<div class="pp-muted" style="margin-top:0.8rem"><b>{safe(t("sources_title"))}</b></div>')
+    source = source_text_for(answer.company)
+    for c in answer.citations:
+        section = c.section.strip() if c.section else ""
+        section_html = safe(section) if section else f'<span class="pp-muted">{safe(t("no_section"))}</span>'
+        html(f'<div class="pp-cite"><span class="pp-n">{c.n}</span><span class="pp-sec">{section_html}</span>'
+             f'<div class="pp-quote">{safe(c.text)}</div></div>')
+        if c.language and answer.language and c.language != answer.language:
+            st.caption("🌐 " + t("quote_language", language=language_name(c.language),
+                                   answer_language=language_name(answer.language)))
+        context = context_html(source, c) if source else None
+        if context:
+            with st.expander(t("show_context")):
+                html(context)
+
+
+def render_answer(answer: Answer) -> None:
+    if answer.status == "not_found":
+        st.info(f"**{t('not_found_title')}**", icon="🔎")
+        html(answer_html(answer.answer))
+    else:
+        html(answer_html(answer.answer))
+    if answer.backend == "extractive-fallback":
+        st.warning(t("fallback"), icon="⚠️")
+    if answer.notice:
+        st.caption("ℹ️ " + md_plain(answer.notice))
+    if answer.status != "not_found":
+        note = (t("backend_note_extractive") if answer.backend in ("extractive", "extractive-fallback")
+                else t("backend_note_generated", backend=md_plain(answer.backend)))
+        st.caption(note)
+    render_citations(answer)
+
+
+def render_turn(turn: dict) -> None:
+    if turn.get("error"):
+        st.error(turn["error"])
+    elif turn.get("answer") is not None:
+        render_answer(turn["answer"])
+
+
+def error_line(exc: BaseException) -> str:
+    reason = md_plain(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if isinstance(exc, QuestionError):
+        return t("error_question", reason=reason)
+    if isinstance(exc, StoreError):
+        return t("error_store", reason=reason)
+    log.exception("unexpected error", exc_info=exc)
+    return t("error_unexpected", kind=type(exc).__name__)
+
+
+# -- chat ------------------------------------------------------------------------------------------
+def maybe_follow_question_language(answer: Answer) -> None:
+    """The interface language follows the first question's language until the user picks one."""
+    if st.session_state.get("ui_lang_locked") or st.session_state.get("ui_lang_auto"):
+        return
+    st.session_state.ui_lang_auto = True
+    if answer.language in UI_LANGUAGES and answer.language != ui_language():
+        st.session_state.ui_lang = answer.language
+        st.rerun()
+
+
+def ask_streaming(company: str, question: str) -> None:
+    history = st.session_state.chats.setdefault(company, [])
+    with st.chat_message("user"):
+        html(f"<div>{safe(question)}</div>")
+    turn = {"question": question, "answer": None, "error": None}
+    with st.chat_message("assistant"):
+        placeholder = st.empty()
+        try:
+            with st.spinner(t("searching")):
+                stream = rag.stream_ask(company, question, settings(), interface_language=ui_language())
+                first = next(stream, None)
+            final, text = None, ""
+            for piece in itertools.chain([first], stream):
+                if isinstance(piece, Answer):
+                    final = piece
+                    break
+                if piece:
+                    text += piece
+                    with placeholder.container():
+                        html(answer_html(text, cursor=True))
+            placeholder.empty()
+            if final is None:
+                raise RuntimeError("no answer")
+            turn["answer"] = final
+            render_answer(final)
+        except (QuestionError, StoreError) as exc:
+            placeholder.empty()
+            turn["error"] = error_line(exc)
+            st.error(turn["error"])
+        except Exception as exc:
+            placeholder.empty()
+            turn["error"] = error_line(exc)
+            st.error(turn["error"])
+    history.append(turn)
+    if turn["answer"] is not None:
+        maybe_follow_question_language(turn["answer"])
+
+
+def _pick_example(text: str) -> None:
+    st.session_state.pending_question = text
+
+
+def chat_page(company: str) -> None:
+    history = st.session_state.chats.setdefault(company, [])
+    st.subheader(company_name(company))
+    for turn in history:
+        with st.chat_message("user"):
+            html(f"<div>{safe(turn['question'])}</div>")
+        with st.chat_message("assistant"):
+            render_turn(turn)
+    question = st.chat_input(t("chat_placeholder", company=company_name(company)), key="chat_box")
+    pending = st.session_state.pop("pending_question", None)
+    if not history and not question and not pending:
+        st.markdown(t("examples_title"))
+        cols = st.columns(2)
+        for i, example in enumerate(t("examples")):
+            cols[i % 2].button(example, key=f"example_{i}", on_click=_pick_example, args=(example,),
+                               use_container_width=True)
+    asked = question or pending
+    if asked:
+        ask_streaming(company, asked)
+
+
+# -- compare -----------------------------------------------------------------------------------------
+def _fill_compare(text: str) -> None:
+    st.session_state.compare_question = text
+
+
+def compare_page(ids: list[str]) -> None:
+    st.subheader(t("compare_title"))
+    if "compare_companies" not in st.session_state:
+        st.session_state.compare_companies = ids[:3]
+    st.session_state.compare_companies = [c for c in st.session_state.compare_companies if c in ids]
+    chosen = choice(st.multiselect, t("compare_companies"), {c: company_name(c) for c in ids}, "compare_companies",
+                    multi=True)
+    cols = st.columns(len(t("examples")))
+    for i, example in enumerate(t("examples")):
+        cols[i].button(example, key=f"compare_example_{i}", on_click=_fill_compare, args=(example,),
+                       use_container_width=True)
+    with st.form("compare_form", border=False):
+        question = st.text_input(t("compare_question"), key="compare_question")
+        submitted = st.form_submit_button(t("compare_button"), type="primary")
+    if submitted:
+        if len(chosen) < 2 or not question.strip():
+            st.warning(t("compare_need_two"))
+        else:
+            results: dict[str, dict] = {}
+            progress = st.progress(0.0)
+            for i, company in enumerate(chosen):
+                progress.progress(i / len(chosen), text=t("compare_running", company=company_name(company)))
+                try:
+                    results[company] = {"answer": rag.ask(company, question, settings(),
+                                                          interface_language=ui_language()), "error": None}
+                except Exception as exc:
+                    results[company] = {"answer": None, "error": error_line(exc)}
+            progress.empty()
+            st.session_state.compare = {"question": question, "results": results}
+            first = next((r["answer"] for r in results.values() if r["answer"] is not None), None)
+            if first is not None:
+                maybe_follow_question_language(first)
+    shown = st.session_state.get("compare")
+    if not shown:
+        return
+    html(f'<div class="pp-muted">{safe(shown["question"])}</div>')
+    items = list(shown["results"].items())
+    for row in range(0, len(items), COMPARE_PER_ROW):
+        columns = st.columns(COMPARE_PER_ROW if len(items) > COMPARE_PER_ROW else len(items), border=True)
+        for column, (company, result) in zip(columns, items[row:row + COMPARE_PER_ROW]):
+            with column:
+                st.markdown(f"#### {md_plain(company_name(company))}")
+                render_turn(result)
+
+
+# -- adding a policy -----------------------------------------------------------------------------------
+def upload_panel() -> None:
+    with st.expander(t("upload_title"), expanded=False):
+        st.caption(t("upload_help"))
+        n = st.session_state.setdefault("upload_round", 0)
+        uploaded = st.file_uploader(t("upload_label"), type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
+                                    key=f"uploader_{n}")
+        if uploaded is not None and st.button(t("upload_button"), key="upload_button", type="primary"):
+            before = set(st.session_state.get("companies", {}))
+            bar = st.progress(0.0, text=t("upload_progress", name=md_plain(uploaded.name)))
+
+            def on_progress(done: int, total: int, label: str) -> None:
+                bar.progress(min(1.0, done / total) if total else 1.0,
+                             text=t("upload_progress", name=md_plain(uploaded.name)))
+
+            try:
+                with st.spinner(t("upload_progress", name=md_plain(uploaded.name))):
+                    add_policy(uploaded.getvalue(), uploaded.name, settings(), on_progress=on_progress)
+            except UnreadablePolicy as exc:
+                bar.empty()
+                st.error(t("upload_bad", reason=md_plain(str(exc).splitlines()[0] if str(exc) else "?")))
+                return
+            except Exception as exc:
+                bar.empty()
+                st.error(error_line(exc))
+                return
+            bar.empty()
+            after = rag.companies(settings())
+            new = sorted(set(after) - before)
+            target = new[0] if new else Path(uploaded.name).stem.lower().replace(" ", "-")
+            st.session_state.companies = after
+            st.session_state.flash = t("upload_done", name=md_plain((after.get(target) or {}).get("name", target)))
+            if target in after:
+                st.session_state.select_company = target
+                st.session_state.force_chat = True
+            st.session_state.upload_round = n + 1  # a fresh, empty uploader
+            st.rerun()
+
+
+# -- page ----------------------------------------------------------------------------------------
+def choice(widget, label: str, options: dict, state_key: str, multi: bool = False, on_change=None, **kwargs):
+    """A radio/selectbox/multiselect whose options are shown by display label (unique) while the
+    session keeps the underlying values in `state_key` (labels change with the interface language)."""
+    state = st.session_state
+    labels = {}
+    for value, text in options.items():
+        text = text if text not in labels.values() else f"{text} ({value})"
+        labels[value] = text
+    values = {text: value for value, text in labels.items()}
+    widget_key = state_key + "__widget"
+    current = state.get(state_key)
+    state[widget_key] = [labels[v] for v in current if v in labels] if multi else labels.get(current)
+
+    def sync() -> None:
+        chosen = state[widget_key]
+        state[state_key] = [values[c] for c in chosen] if multi else values.get(chosen)
+        if on_change:
+            on_change()
+
+    widget(label, list(labels.values()), key=widget_key, on_change=sync, **kwargs)
+    return state.get(state_key)
+
+
+def _lock_language() -> None:
+    st.session_state.ui_lang_locked = True
+
+
+def initial_language() -> str:
+    try:
+        locale = (st.context.locale or "").lower()
+    except Exception:
+        locale = ""
+    return locale[:2] if locale[:2] in UI_LANGUAGES else "en"
+
+
+def main() -> None:
+    state = st.session_state
+    state.setdefault("ui_lang", initial_language())
+    state.setdefault("chats", {})
+    state.setdefault("mode", "chat")
+    if state.pop("force_chat", False):
+        state.mode = "chat"
+    st.set_page_config(page_title="PlainPolicy", page_icon="📄",
+                       layout="wide" if state.mode == "compare" else "centered")
+    html(CSS)
+
+    with st.sidebar:
+        choice(st.radio, t("sidebar_language"), {c: _strings()[c]["language_name"] for c in UI_LANGUAGES},
+               "ui_lang", on_change=_lock_language, horizontal=True)
+
+    st.title("📄 " + t("title"))
+    st.caption(t("tagline"))
+
+    store_missing = False
+    try:
+        with st.spinner(t("loading")):
+            state.companies = rag.companies(settings())
+    except StoreError as exc:
+        log.warning("no store: %s", exc)
+        state.companies, store_missing = {}, True
+    companies: dict = state.companies
+    ids = sorted(companies, key=lambda c: company_name(c).lower())
+
+    with st.sidebar:
+        choice(st.radio, t("sidebar_mode"), {m: t("mode_" + m) for m in ("chat", "compare")}, "mode")
+        company = None
+        if ids:
+            pending = state.pop("select_company", None)
+            if pending in ids:
+                state.company = pending
+            if state.get("company") not in ids:
+                state.company = ids[0]
+            company = choice(st.selectbox, t("sidebar_company"), {c: company_name(c) for c in ids}, "company",
+                             disabled=state.mode == "compare")
+            info = companies.get(company, {})
+            if info.get("language"):
+                st.caption("🌐 " + t("languages").get(info["language"], info["language"]))
+            if state.mode == "chat" and state.chats.get(company):
+                st.button(t("clear_chat"), key="clear_chat", on_click=lambda c=company: state.chats.pop(c, None))
+        st.divider()
+        upload_panel()
+
+    flash = state.pop("flash", None)
+    if flash:
+        st.success(flash)
+    if not ids:
+        st.info(t("no_store") if store_missing else t("no_companies"))
+        return
+    if state.mode == "compare":
+        compare_page(ids)
+    else:
+        chat_page(company)
+
+
+try:
+    main()
+except Exception as exc:  # never a traceback on the page (st.rerun/st.stop are not Exceptions)
+    log.exception("app error")
+    st.error(t("error_unexpected", kind=type(exc).__name__))
