@@ -1,0 +1,64 @@
+"""Answers on the dev questions: exact citations, abstention, cross-lingual retrieval, language."""
+import pytest
+
+import rag
+from index.language import identify
+from rag.facts import durations
+from rag.answer import decide_status
+
+
+def test_every_dev_citation_is_an_exact_span(sample_store, gold):
+    for g in gold:
+        answer = rag.ask(g["company"], g["question"], settings=sample_store, backend="extractive")
+        source = rag.source_text(g["company"], settings=sample_store)
+        for c in answer.citations:
+            assert source[c.start:c.end] == c.text, (g["id"], c.n)
+
+
+def test_unanswerable_question_gets_not_found(sample_store):
+    answer = rag.ask("zensor", "Does Zensor have an office in France?", settings=sample_store, backend="extractive")
+    assert answer.status == "not_found" and not answer.citations
+    assert "does not say" in answer.answer
+
+
+def test_policy_silent_on_retention_period(sample_store):
+    # Selligent says data is stored safely, but never for how long.
+    answer = rag.ask("selligent", "How long do you keep my data?", settings=sample_store, backend="extractive")
+    assert answer.status == "not_found"
+
+
+@pytest.mark.parametrize("question,lang", [
+    ("How long do you keep my data?", "en"),
+    ("Combien de temps conservez-vous mes données ?", "fr"),
+    ("Wie lange speichern Sie meine Daten?", "de"),
+    ("Hoe lang bewaren jullie mijn gegevens?", "nl"),
+])
+def test_cross_lingual_retrieval_over_a_dutch_policy(sample_store, question, lang):
+    answer = rag.ask("sensus", question, settings=sample_store, backend="extractive")
+    assert answer.status == "answered" and answer.language == lang
+    assert any(durations(c.text) for c in answer.citations), [c.text for c in answer.citations]
+    assert identify(answer.answer)[0] == lang
+    assert any(d.number in (1, 5, 7) for c in answer.citations for d in durations(c.text))
+
+
+def test_negation_gives_a_plain_no_in_the_users_language(sample_store):
+    answer = rag.ask("engcode", "Do you sell my personal information?", settings=sample_store, backend="extractive")
+    assert answer.answer.startswith("No") and "[1]" in answer.answer
+    fr = rag.ask("engcode", "Vendez-vous mes données personnelles ?", settings=sample_store, backend="extractive")
+    assert fr.answer.startswith("Non") and fr.language == "fr"
+
+
+def test_facts_are_stated_with_markers(sample_store):
+    answer = rag.ask("engcode", "How can I contact you about privacy?", settings=sample_store, backend="extractive")
+    assert "info@engcode.be [" in answer.answer
+    # Quotes stay in citations: the Dutch sentences are not pasted into the English answer.
+    assert all(c.text not in answer.answer for c in answer.citations)
+
+
+def test_no_evidence_means_not_found():
+    assert decide_status("Do you sell my data?", []) == "not_found"
+
+
+def test_search_returns_passages_of_that_company_only(sample_store):
+    passages = rag.search("intersentia", "cookies", settings=sample_store, k=5)
+    assert len(passages) == 5 and {p.company for p in passages} == {"intersentia"}
