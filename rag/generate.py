@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 import time
 from functools import lru_cache
@@ -52,6 +53,8 @@ from rag.verify import (
     verify_answer,
     verify_sentence,
 )
+
+log = logging.getLogger(__name__)
 
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 MAX_SENTENCES = 4
@@ -120,9 +123,19 @@ def build_retry_messages(first: list[BaseMessage], previous_answer: str, problem
 # ---------------------------------------------------------------------------------------------
 
 
+_MARKER_VARIANTS = re.compile(
+    r"\[\s*(?:passage|passages|bron|source|quelle|passage n°|n°|#)\s*(\d{1,2})\s*\]"
+    r"|\(\s*(?:passage|bron|source|quelle)?\s*\[?(\d{1,2})\]?\s*\)"
+    r"|【(\d{1,2})】",
+    re.IGNORECASE,
+)
+
+
 def clean_text(text: str) -> str:
-    """Model output as shown: no markdown emphasis, no 'Answer:' label, single spaces."""
+    """Model output as shown: no markdown emphasis, no 'Answer:' label, single spaces, and citation
+    markers in the one form the verifier and the UI read ("(passage 2)", "[Passage 2]" -> "[2]")."""
     text = text.replace("**", "").replace("__", "")
+    text = _MARKER_VARIANTS.sub(lambda m: f"[{next(g for g in m.groups() if g)}]", text)
     text = re.sub(r"^\s*(?:answer|antwoord|réponse|reponse|antwort)\s*:\s*", "", text, flags=re.I)
     text = re.sub(r"^\s*[-*•]\s+", "", text, flags=re.M)
     text = re.sub(r"\s+", " ", text).strip()
@@ -244,6 +257,8 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
             return
         text = attempt.answer_text()
         problems = attempt.problems or verify_answer(text, language, citations, question=question, company=company)
+        log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.text(),
+                 problems or "ok")
         if not problems:
             tail = attempt.unreleased_tail(text)
             if release and tail:

@@ -67,7 +67,8 @@ def strip_markers(text: str) -> str:
 _ABBREVIATIONS = {
     "bijv", "bv", "o.a", "oa", "e.d", "ca", "art", "nr", "mr", "dhr", "mevr", "z.b", "zb", "bzw",
     "ggf", "evtl", "inkl", "e.g", "eg", "i.e", "ie", "etc", "vs", "cf", "p", "pp", "no", "resp",
-    "incl", "excl", "max", "min", "mme", "m", "st", "dr", "prof", "abs", "ziff", "lit",
+    "incl", "excl", "max", "min", "mme", "m", "st", "dr", "prof", "abs", "ziff", "lit", "zgn", "nl",
+    "enz", "evt", "ong", "resp", "ex", "vgl", "zie", "usw", "vgl",
 }
 _SENT_END_RE = re.compile(r"[.!?](?:[\"'”’»)]*)")
 

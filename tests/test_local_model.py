@@ -1,0 +1,131 @@
+"""The embedded local model: assembly and checksum refusal (fast), and a real answer (slow)."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from index.settings import Settings
+from rag import local_model
+from rag.schema import Answer, Citation
+from rag.verify import verify_answer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def fake_parts(tmp_path, monkeypatch):
+    """Three small part files standing in for the 22 packages, with size and sha256 pinned to them."""
+    blobs = [b"GGUF" + bytes([i]) * 1000 for i in range(3)]
+    parts = []
+    for i, blob in enumerate(blobs, 1):
+        p = tmp_path / "site" / f"part{i:02d}.bin"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(blob)
+        parts.append(local_model.Part(i, f"fake-part{i}", p, len(blob)))
+    whole = b"".join(blobs)
+    monkeypatch.setattr(local_model, "find_parts", lambda: parts)
+    monkeypatch.setattr(local_model, "MODEL_SIZE", len(whole))
+    monkeypatch.setattr(local_model, "MODEL_SHA256", hashlib.sha256(whole).hexdigest())
+    return whole
+
+
+def test_install_assembles_verifies_and_is_idempotent(tmp_path, fake_parts, monkeypatch):
+    target = tmp_path / "models" / "m.gguf"
+    assert local_model.install(target, log=lambda *_: None) == target
+    assert target.read_bytes() == fake_parts
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]  # no temp file left
+    # a re-run trusts the stamp (same size and mtime) and does not hash again
+    monkeypatch.setattr(local_model, "_sha256", lambda path: pytest.fail("re-hashed a verified file"))
+    monkeypatch.setattr(local_model, "find_parts", lambda: pytest.fail("re-assembled a verified file"))
+    assert local_model.install(target, log=lambda *_: None) == target
+
+
+def test_mismatching_parts_are_refused_and_leave_nothing(tmp_path, fake_parts, monkeypatch):
+    monkeypatch.setattr(local_model, "MODEL_SHA256", "0" * 64)
+    target = tmp_path / "models" / "m.gguf"
+    with pytest.raises(local_model.ModelError, match="sha256"):
+        local_model.install(target, log=lambda *_: None)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_tampered_file_is_refused_then_reassembled(tmp_path, fake_parts):
+    target = tmp_path / "models" / "m.gguf"
+    local_model.install(target, log=lambda *_: None)
+    data = bytearray(target.read_bytes())
+    data[10] ^= 0xFF
+    target.write_bytes(bytes(data))  # same size, new mtime: the stamp no longer vouches for it
+    with pytest.raises(local_model.ModelError, match="sha256"):
+        local_model.verify_file(target)
+    local_model.install(target, log=lambda *_: None)
+    assert target.read_bytes() == fake_parts
+
+
+def test_wrong_size_is_refused(tmp_path, fake_parts):
+    target = tmp_path / "m.gguf"
+    target.write_bytes(b"short")
+    with pytest.raises(local_model.ModelError, match="size"):
+        local_model.verify_file(target)
+
+
+def test_missing_part_packages_are_named(monkeypatch):
+    monkeypatch.setattr(local_model, "PART_PACKAGE", "plainpolicy-no-such-package-{}")
+    with pytest.raises(local_model.ModelError, match="plainpolicy-no-such-package-1"):
+        local_model.find_parts()
+
+
+def test_env_model_path_must_exist_and_is_not_hashed(tmp_path):
+    with pytest.raises(local_model.ModelError, match="no such file"):
+        local_model.model_path(Settings(local_model=str(tmp_path / "nope.gguf")))
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"anything")
+    assert local_model.model_path(Settings(local_model=str(other))) == other
+    assert local_model.model_available(Settings(local_model=str(other)))
+
+
+# ------------------------------------------------------------------------------------------------
+# The real model (1.1 GB, ~2 GB RAM, tens of seconds on 2 cores)
+# ------------------------------------------------------------------------------------------------
+
+def _retention_citations() -> list[Citation]:
+    text = (ROOT / "policies" / "sensus.txt").read_text(encoding="utf-8")
+    out = []
+    for n, needle in enumerate([
+        "De persoonsgegevens die wij nodig hebben voor het administreren",
+        "De gegevens van bezoekers van onze website",
+        "De persoonsgegevens die wij nodig hebben voor het voeren",
+    ], 1):
+        start = text.index(needle)
+        end = start + len(text[start:text.index("\n", start)].rstrip())
+        out.append(Citation(n=n, text=text[start:end], source="policies/sensus.txt", start=start, end=end,
+                            section="Bewaartermijn", score=1.0, language="nl", company="sensus"))
+    return out
+
+
+def _local_ready() -> bool:
+    return importlib.util.find_spec("xllamacpp") is not None and local_model.model_available(Settings())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _local_ready(), reason="local model not installed (make setup without PLAINPOLICY_SKIP_MODEL)")
+def test_local_model_answers_a_dev_question_verified():
+    from rag.generate import stream_answer
+    from rag.llm import load_chat_model
+
+    question = "How long do you keep my data?"  # d-sensus-retention-en
+    citations = _retention_citations()
+    fallback = Answer(company="sensus", question=question, language="en", status="answered",
+                      answer="EXTRACTIVE", citations=citations)
+    model = load_chat_model("local", Settings())
+    pieces, final = [], None
+    for item in stream_answer(model, question, "en", citations, fallback, "local"):
+        if isinstance(item, Answer):
+            final = item
+        else:
+            pieces.append(item)
+    assert final.backend == "local", final.notice
+    assert verify_answer(final.answer, "en", citations, question=question, company="sensus") == []
+    assert pieces and "".join(pieces) == final.answer  # streamed, and what was shown is what stands
+    assert any(str(c.n) in final.answer for c in citations)
