@@ -144,9 +144,12 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     # the sentences that answer a question costs no embedding at question time.
     unit_records = [
         _Record(f"{c.id}:{i}", f"{c.section}\n{texts[c.company][s:e]}" if c.section else texts[c.company][s:e],
-                {"company": c.company, "start": s, "end": e})
+                {"company": c.company, "kind": "unit", "start": s, "end": e})
         for c in all_chunks for i, (s, e) in enumerate(c.units)
     ]
+    titles = sorted({(c.company, c.section) for c in all_chunks if c.section})
+    unit_records += [_Record(f"title:{company}:{i}", title, {"company": company, "kind": "title", "title": title})
+                     for i, (company, title) in enumerate(titles)]
     jobs = [("chunks", name, chunk_records) for name in names] + [("units", names[0], unit_records)]
     bar = _progress_bar(sum(len(r) for _, _, r in jobs), progress)
     collections: dict[str, str] = {}

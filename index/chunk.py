@@ -159,7 +159,7 @@ def chunk_policy(company: str, original: str, language: str, max_tokens: int = 1
 
 
 SHORT_LINE = 70  # consecutive short lines (list items) are cited together as one block
-MAX_BLOCK = 600
+MAX_BLOCK = 900
 
 
 def evidence_units(chunk_start: int, sentences: list[tuple[int, int]], original: str) -> list[tuple[int, int]]:
@@ -175,8 +175,10 @@ def evidence_units(chunk_start: int, sentences: list[tuple[int, int]], original:
             rest = sentences[1:]
     for s, e in rest:
         short = e - s <= SHORT_LINE and "\n" not in original[s:e].strip()
-        if units and short and units[-1][2] and e - units[-1][0] <= MAX_BLOCK and original[units[-1][1]:s].count("\n") <= 2:
-            units[-1][1] = e
+        if units and short and e - units[-1][0] <= MAX_BLOCK and original[units[-1][1]:s].count("\n") <= 2 and (
+                units[-1][2] or original[units[-1][0]:units[-1][1]].rstrip().endswith(":")):
+            units[-1][1] = e  # a list block, or a sentence introducing a list ("... de volgende gegevens:")
+            units[-1][2] = True
         else:
             units.append([s, e, short])
     return [(s, e) for s, e, _ in units]

@@ -45,7 +45,9 @@ HEAD_MIN = 5
 @lru_cache(maxsize=65536)
 def word_concepts(word: str) -> frozenset[str]:
     exact, prefix, _, shortest = _tables()
-    found = set(exact.get(word, ()))
+    if word in exact:  # a whole-word entry is the meaning: "gegevensbescherming" is not "security"
+        return frozenset(exact[word])
+    found = set()
     for n in range(shortest, len(word) + 1):
         found.update(prefix.get(word[:n], ()))
     if len(word) >= COMPOUND_MIN:

@@ -16,7 +16,10 @@ from .concepts import concepts_in, key_concepts
 from .facts import dates, emails, has_duration
 from .retrieve import Passage, PolicyRetriever, lexical_terms
 
-EVIDENCE_PASSAGES = 5
+# Weights of the evidence score (dense similarity has weight 1), set on the dev questions'
+# aggregate numbers, not per question.
+W_CONCEPT, W_LEXICAL, W_FACT, W_TITLE, W_RANK = 0.35, 0.25, 0.25, 0.3, 0.15
+
 @dataclass
 class Evidence:
     start: int
@@ -49,40 +52,79 @@ def _embed_titles(retriever: PolicyRetriever, titles: list[str]) -> dict[str, np
         return {t: _title_cache[t] for t in titles}
 
 
-def select_evidence(retriever: PolicyRetriever, company: str, question: str, passages: list[Passage]) -> list[Evidence]:
-    """All candidate units of the top passages, best first."""
-    if not passages:
-        return []
+@dataclass
+class UnitTable:
+    """Every citable unit of one company's policy with what scoring needs, computed once."""
+
+    spans: list[tuple[int, int]]
+    texts: list[str]
+    sections: list[str]
+    chunk_ids: list[str]
+    own: list[frozenset]
+    context: list[frozenset]
+    terms: list[frozenset]
+    vectors: np.ndarray
+
+
+_tables: dict[tuple, UnitTable] = {}
+
+
+def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
+    key = (retriever.manifest["build"], id(retriever), company)
+    with _cache_lock:
+        if key in _tables:
+            return _tables[key]
     source = retriever.source_text(company)
+    language = retriever.companies()[company].get("language", "en")
+    stored = retriever.unit_vectors(company)
+    rows = []
+    for p in retriever.passages(company):
+        for s, e in p.units:
+            rows.append((s, e, source[s:e], p.section, p.chunk_id))
+    missing = [(s, e, f"{sec}\n{t}" if sec else t) for s, e, t, sec, _ in rows if (s, e) not in stored]
+    if missing:  # an index built before units were stored: embed them once now
+        for (s, e, _), v in zip(missing, retriever.unit_embedder.embed_documents([t for *_, t in missing])):
+            stored[(s, e)] = np.asarray(v, dtype=np.float32)
+    table = UnitTable(
+        spans=[(s, e) for s, e, *_ in rows], texts=[r[2] for r in rows], sections=[r[3] for r in rows],
+        chunk_ids=[r[4] for r in rows],
+        own=[frozenset(concepts_in(r[2])) for r in rows], context=[frozenset(concepts_in(r[3])) for r in rows],
+        terms=[frozenset(t for t in lexical_terms(f"{r[3]} {r[2]}", language) if not t.startswith("§")) for r in rows],
+        vectors=np.stack([stored[(s, e)] for s, e, *_ in rows]) if rows else np.zeros((0, 1), dtype=np.float32),
+    )
+    with _cache_lock:
+        _tables[key] = table
+    return table
+
+
+def select_evidence(retriever: PolicyRetriever, company: str, question: str, passages: list[Passage]) -> list[Evidence]:
+    """Every citable unit of the company's policy, scored, best first.
+
+    Scoring all units (a few hundred: one matrix product) rather than only those inside the top
+    passages lets a sentence win on its own merits; the passage ranking still counts, as a prior."""
+    table = unit_table(retriever, company)
+    if not table.spans:
+        return []
     language = retriever.companies()[company].get("language", "en")
     all_q = concepts_in(question)
     q_key = key_concepts(all_q)
     q_other = all_q - q_key
     expects = expected_facts(question, all_q)
     q_terms = {t for t in lexical_terms(question, language) if not t.startswith("§")}
-    candidates: list[tuple[int, int, str, str, int]] = []
-    seen = set()
-    for rank, p in _with_section_neighbours(retriever, company, passages[:EVIDENCE_PASSAGES]):
-        for s, e in p.units:
-            if (s, e) not in seen:
-                seen.add((s, e))
-                candidates.append((s, e, source[s:e], p.section, rank))
     q_vec = np.asarray(retriever.unit_embedder.embed_query(question), dtype=np.float32)
-    stored = retriever.unit_vectors(company)
-    missing = [(s, e, f"{section}\n{text}" if section else text) for s, e, text, section, _ in candidates
-               if (s, e) not in stored]
-    extra = dict(zip([(s, e) for s, e, _ in missing],
-                     retriever.unit_embedder.embed_documents([t for _, _, t in missing]))) if missing else {}
-    dense = [float(np.dot(stored.get((s, e), extra.get((s, e))), q_vec)) for s, e, *_ in candidates]
-    titles = sorted({c[3] for c in candidates if c[3]})
-    title_sim = {t: float(np.dot(v, q_vec)) for t, v in _embed_titles(retriever, titles).items()}
+    dense = table.vectors @ q_vec
+    title_sim = {t: float(np.dot(v, q_vec)) for t, v in retriever.title_vectors(company).items()}
+    missing_titles = sorted({sec for sec in table.sections if sec and sec not in title_sim})
+    title_sim.update({t: float(np.dot(v, q_vec)) for t, v in _embed_titles(retriever, missing_titles).items()})
+    passage_rank = {}
+    for rank, p in _with_section_neighbours(retriever, company, passages):
+        passage_rank.setdefault(p.chunk_id, rank)
     out = []
-    for (s, e, text, section, rank), d in zip(candidates, dense):
-        own = concepts_in(text)
-        context = concepts_in(section)
+    for i, (s, e) in enumerate(table.spans):
+        text, section = table.texts[i], table.sections[i]
+        own, context = table.own[i], table.context[i]
         concept = _overlap(q_key, q_other, own, context)
-        terms = {t for t in lexical_terms(f"{section} {text}", language) if not t.startswith("§")}
-        lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+        lexical = len(q_terms & table.terms[i]) / len(q_terms) if q_terms else 0.0
         fact = 0.0
         if "duration" in expects and has_duration(text):
             fact = 1.0
@@ -90,9 +132,11 @@ def select_evidence(retriever: PolicyRetriever, company: str, question: str, pas
             fact = 1.0
         elif "email" in expects and emails(text):
             fact = 1.0
-        score = (float(d) + 0.35 * concept + 0.25 * lexical + 0.25 * fact
-                 + 0.3 * max(0.0, title_sim.get(section, 0.0)) + 0.08 / (1 + rank))
-        out.append(Evidence(s, e, text, section, score, float(d), concept, lexical, rank, frozenset(own | context), fact))
+        rank = passage_rank.get(table.chunk_ids[i], len(passages) + 5)
+        d = float(dense[i])
+        score = (d + W_CONCEPT * concept + W_LEXICAL * lexical + W_FACT * fact
+                 + W_TITLE * max(0.0, title_sim.get(section, 0.0)) + W_RANK / (1 + rank))
+        out.append(Evidence(s, e, text, section, score, d, concept, lexical, rank, own | context, fact))
     out.sort(key=lambda ev: -ev.score)
     return out
 

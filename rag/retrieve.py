@@ -22,6 +22,7 @@ from index.settings import Settings
 from index.store import PolicyStore
 
 RRF_K = 60
+SECTION_SPAN = 6  # at most this many sibling chunks of a retrieved chunk's section join the evidence
 DENSE_CANDIDATES = 12
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STEMMER_NAMES = {"nl": "dutch", "fr": "french", "en": "english", "de": "german"}
@@ -95,6 +96,7 @@ class _CompanyIndex:
     bm25: object
     by_id: dict[str, int]
     unit_vectors: dict[tuple[int, int], np.ndarray]
+    title_vectors: dict[str, np.ndarray]
 
 
 class PolicyRetriever:
@@ -110,6 +112,7 @@ class PolicyRetriever:
         names = self.manifest["embedders"]
         self._collections = {name: self.store.chunk_collection(self.manifest["collections"][name]) for name in names}
         self.unit_embedder = self._embedders[names[0]]
+        self._unit_embedder_name = names[0]
         self._units = self.store.chunk_collection(self.manifest["collections"]["units:" + names[0]])
 
     def companies(self) -> dict[str, dict]:
@@ -139,26 +142,43 @@ class PolicyRetriever:
         retriever = bm25s.BM25()
         retriever.index([lexical_terms(f"{p.section}\n{p.text}", language) for p in passages], show_progress=False)
         units = self._units.get(where={"company": company}, include=["metadatas", "embeddings"])
-        unit_vectors = {(m["start"], m["end"]): np.asarray(v, dtype=np.float32)
-                        for m, v in zip(units["metadatas"], units["embeddings"])}
-        index = _CompanyIndex(passages, retriever, {p.chunk_id: i for i, p in enumerate(passages)}, unit_vectors)
+        unit_vectors, title_vectors = {}, {}
+        for m, v in zip(units["metadatas"], units["embeddings"]):
+            if m.get("kind") == "title":
+                title_vectors[m["title"]] = np.asarray(v, dtype=np.float32)
+            else:
+                unit_vectors[(m["start"], m["end"])] = np.asarray(v, dtype=np.float32)
+        index = _CompanyIndex(passages, retriever, {p.chunk_id: i for i, p in enumerate(passages)}, unit_vectors,
+                              title_vectors)
         with self._lock:
             self._companies[company] = index
         return index
 
+    def passages(self, company: str) -> list[Passage]:
+        """All chunks of the company's policy in document order."""
+        return self._company_index(company).passages
+
     def unit_vectors(self, company: str) -> dict[tuple[int, int], np.ndarray]:
         return self._company_index(company).unit_vectors
 
+    def title_vectors(self, company: str) -> dict[str, np.ndarray]:
+        return self._company_index(company).title_vectors
+
     def neighbours(self, company: str):
-        """A function giving the chunks before and after a passage within its section."""
+        """A function giving the other chunks of a passage's section (nearest first)."""
         index = self._company_index(company)
 
         def siblings(p: Passage) -> list[Passage]:
             i = index.by_id.get(p.chunk_id)
             if i is None:
                 return []
-            return [index.passages[j] for j in (i - 1, i + 1)
-                    if 0 <= j < len(index.passages) and index.passages[j].section == p.section]
+            out = []
+            for step in (-1, 1):
+                j = i + step
+                while 0 <= j < len(index.passages) and index.passages[j].section == p.section and len(out) < SECTION_SPAN:
+                    out.append(index.passages[j])
+                    j += step
+            return out
         return siblings
 
     def search(self, company: str, question: str, k: int = 5) -> list[Passage]:
@@ -179,6 +199,13 @@ class PolicyRetriever:
                     continue
                 fused[i] += 1.0 / (RRF_K + rank + 1)
                 dense_best[i] = max(dense_best[i], 1.0 - distance)
+            if name == self._unit_embedder_name and index.title_vectors:
+                # Headings, FAQ questions above all, often say in a few words what a section answers.
+                title_sim = {t: float(np.dot(v, vector)) for t, v in index.title_vectors.items()}
+                order = sorted(range(n), key=lambda i: -title_sim.get(index.passages[i].section, -1.0))
+                for rank, i in enumerate(order[:DENSE_CANDIDATES]):
+                    if index.passages[i].section:
+                        fused[i] += 1.0 / (RRF_K + rank + 1)
         language = self.manifest["companies"][company].get("language", "en")
         terms = lexical_terms(question, language)
         if terms:
