@@ -130,38 +130,51 @@ def answer_html(text: str, cursor: bool = False) -> str:
 
 
 def context_html(source: str, c: Citation) -> str | None:
+    """The quote highlighted inside the text around it (about CONTEXT_CHARS on each side, cut at a
+    line or sentence boundary so that the reader sees whole sentences)."""
     if not source or source[c.start:c.end] != c.text:
         return None
     lo, hi = max(0, c.start - CONTEXT_CHARS), min(len(source), c.end + CONTEXT_CHARS)
     before, after = source[lo:c.start], source[c.end:hi]
     lead = trail = ""
-    cut = before.rfind("\n\n")
-    if cut >= 0:
-        before = before[cut + 2:]
-    elif lo > 0:
-        before, lead = (before.split(" ", 1)[1] if " " in before else before), "… "
-    cut = after.find("\n\n")
-    if cut >= 0:
-        after = after[:cut]
-    elif hi < len(source):
-        after, trail = (after.rsplit(" ", 1)[0] if " " in after else after), " …"
-    return (f'<div class="pp-context">{lead}{safe(before.lstrip())}<mark>{safe(c.text)}</mark>'
-            f'{safe(after.rstrip())}{trail}</div>')
+    if lo > 0:
+        cuts = [before.find(sep) for sep in ("\n", ". ", "; ")]
+        cuts = [i for i in cuts if i >= 0]
+        if cuts:
+            cut = min(cuts)
+            before = before[cut + 1:]
+        else:
+            before, lead = before.split(" ", 1)[-1], "… "
+    if hi < len(source):
+        cuts = [after.rfind(sep) for sep in ("\n", ". ", "; ")]
+        cut = max(cuts)
+        if cut >= 0:
+            after = after[:cut + 1]
+        else:
+            after, trail = after.rsplit(" ", 1)[0], " …"
+    before, after = before.lstrip(" \n"), after.rstrip()
+    return (f'<div class="pp-context">{lead}{safe(before)}<mark>{safe(c.text)}</mark>'
+            f'{safe(after)}{trail}</div>')
 
 
 def render_citations(answer: Answer) -> None:
     if not answer.citations:
         return
     html(f'<div class="pp-muted" style="margin-top:0.8rem"><b>{safe(t("sources_title"))}</b></div>')
+    foreign = {c.language for c in answer.citations if c.language and answer.language and c.language != answer.language}
+    mixed = len({c.language for c in answer.citations}) > 1
+    if foreign and not mixed:  # one note for all quotes, not one per quote
+        st.caption(":material/translate: " + t("quote_language", language=language_name(foreign.pop()),
+                                                answer_language=language_name(answer.language)))
     source = source_text_for(answer.company)
     for c in answer.citations:
         section = c.section.strip() if c.section else ""
         section_html = safe(section) if section else f'<span class="pp-muted">{safe(t("no_section"))}</span>'
         html(f'<div class="pp-cite"><span class="pp-n">{c.n}</span><span class="pp-sec">{section_html}</span>'
              f'<div class="pp-quote">{safe(c.text)}</div></div>')
-        if c.language and answer.language and c.language != answer.language:
-            st.caption("🌐 " + t("quote_language", language=language_name(c.language),
-                                   answer_language=language_name(answer.language)))
+        if mixed and c.language and answer.language and c.language != answer.language:
+            st.caption(":material/translate: " + t("quote_language_one", language=language_name(c.language),
+                                                    answer_language=language_name(answer.language)))
         context = context_html(source, c) if source else None
         if context:
             with st.expander(t("show_context")):
@@ -169,15 +182,14 @@ def render_citations(answer: Answer) -> None:
 
 
 def render_answer(answer: Answer) -> None:
-    if answer.status == "not_found":
-        st.info(f"**{t('not_found_title')}**", icon="🔎")
-        html(answer_html(answer.answer))
+    if answer.status == "not_found":  # said as such, in a box of its own, not as an empty answer
+        st.info(f"**{md_plain(answer.answer or t('not_found_title'))}**", icon=":material/search_off:")
     else:
         html(answer_html(answer.answer))
     if answer.backend == "extractive-fallback":
-        st.warning(t("fallback"), icon="⚠️")
+        st.warning(t("fallback"), icon=":material/warning:")
     if answer.notice:
-        st.caption("ℹ️ " + md_plain(answer.notice))
+        st.caption(":material/info: " + md_plain(answer.notice))
     if answer.status != "not_found":
         note = (t("backend_note_extractive") if answer.backend in ("extractive", "extractive-fallback")
                 else t("backend_note_generated", backend=md_plain(answer.backend)))
@@ -192,8 +204,17 @@ def render_turn(turn: dict) -> None:
         render_answer(turn["answer"])
 
 
+def plain_reason(exc: BaseException) -> str:
+    """One readable sentence from an exception message: first line, no exception class names."""
+    import re
+
+    reason = (str(exc).splitlines() or [""])[0].strip()
+    reason = re.sub(r"\s*\((?:[A-Za-z_.]*(?:Error|Exception|Warning))\)", "", reason).strip() or type(exc).__name__
+    return reason if reason[-1] in ".!?" else reason + "."
+
+
 def error_line(exc: BaseException) -> str:
-    reason = md_plain(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    reason = md_plain(plain_reason(exc))
     if isinstance(exc, QuestionError):
         return t("error_question", reason=reason)
     if isinstance(exc, StoreError):
@@ -288,9 +309,9 @@ def compare_page(ids: list[str]) -> None:
     st.session_state.compare_companies = [c for c in st.session_state.compare_companies if c in ids]
     chosen = choice(st.multiselect, t("compare_companies"), {c: company_name(c) for c in ids}, "compare_companies",
                     multi=True)
-    cols = st.columns(len(t("examples")))
+    cols = st.columns(2)
     for i, example in enumerate(t("examples")):
-        cols[i].button(example, key=f"compare_example_{i}", on_click=_fill_compare, args=(example,),
+        cols[i % 2].button(example, key=f"compare_example_{i}", on_click=_fill_compare, args=(example,),
                        use_container_width=True)
     with st.form("compare_form", border=False):
         question = st.text_input(t("compare_question"), key="compare_question")
@@ -316,7 +337,7 @@ def compare_page(ids: list[str]) -> None:
     shown = st.session_state.get("compare")
     if not shown:
         return
-    html(f'<div class="pp-muted">{safe(shown["question"])}</div>')
+    html(f'<div style="margin: 0.8rem 0 0.4rem 0"><b>{safe(t("compare_question"))}:</b> {safe(shown["question"])}</div>')
     items = list(shown["results"].items())
     for row in range(0, len(items), COMPARE_PER_ROW):
         columns = st.columns(COMPARE_PER_ROW if len(items) > COMPARE_PER_ROW else len(items), border=True)
@@ -346,7 +367,7 @@ def upload_panel() -> None:
                     add_policy(uploaded.getvalue(), uploaded.name, settings(), on_progress=on_progress)
             except UnreadablePolicy as exc:
                 bar.empty()
-                st.error(t("upload_bad", reason=md_plain(str(exc).splitlines()[0] if str(exc) else "?")))
+                st.error(t("upload_bad", reason=md_plain(plain_reason(exc))))
                 return
             except Exception as exc:
                 bar.empty()
@@ -408,15 +429,15 @@ def main() -> None:
     state.setdefault("mode", "chat")
     if state.pop("force_chat", False):
         state.mode = "chat"
-    st.set_page_config(page_title="PlainPolicy", page_icon="📄",
+    st.set_page_config(page_title="PlainPolicy", page_icon=":material/policy:",
                        layout="wide" if state.mode == "compare" else "centered")
     html(CSS)
 
     with st.sidebar:
         choice(st.radio, t("sidebar_language"), {c: _strings()[c]["language_name"] for c in UI_LANGUAGES},
-               "ui_lang", on_change=_lock_language, horizontal=True)
+               "ui_lang", on_change=_lock_language)
 
-    st.title("📄 " + t("title"))
+    st.title(t("title"))
     st.caption(t("tagline"))
 
     store_missing = False
@@ -438,11 +459,12 @@ def main() -> None:
                 state.company = pending
             if state.get("company") not in ids:
                 state.company = ids[0]
-            company = choice(st.selectbox, t("sidebar_company"), {c: company_name(c) for c in ids}, "company",
-                             disabled=state.mode == "compare")
+            company = state.company
+            if state.mode == "chat":
+                company = choice(st.selectbox, t("sidebar_company"), {c: company_name(c) for c in ids}, "company")
             info = companies.get(company, {})
-            if info.get("language"):
-                st.caption("🌐 " + t("languages").get(info["language"], info["language"]))
+            if state.mode == "chat" and info.get("language"):
+                st.caption(t("policy_language", language=language_name(info["language"])))
             if state.mode == "chat" and state.chats.get(company):
                 st.button(t("clear_chat"), key="clear_chat", on_click=lambda c=company: state.chats.pop(c, None))
         st.divider()
