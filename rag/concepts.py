@@ -22,8 +22,13 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _thesaurus() -> dict:
+    return json.loads((Path(__file__).with_name("thesaurus.json")).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozenset[str], int]:
-    data = json.loads((Path(__file__).with_name("thesaurus.json")).read_text(encoding="utf-8"))["concepts"]
+    data = _thesaurus()["concepts"]
     exact: dict[str, set[str]] = {}
     prefix: dict[str, set[str]] = {}
     key = set()
@@ -66,6 +71,13 @@ def concepts_in(text: str) -> set[str]:
             for part in word.split("-"):
                 found |= word_concepts(part)
     return found
+
+
+def question_concepts(question: str) -> set[str]:
+    """A question's concepts plus what they imply: asking to delete data is asking about one's rights."""
+    found = concepts_in(question)
+    implied = _thesaurus().get("implies", {})
+    return found | {i for c in found for i in implied.get(c, ())}
 
 
 def key_concepts(concepts: set[str]) -> set[str]:

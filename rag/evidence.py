@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .concepts import concepts_in, key_concepts
+from .concepts import concepts_in, key_concepts, question_concepts
 from .facts import dates, emails, has_duration
 from .retrieve import Passage, PolicyRetriever, lexical_terms
 
 # Weights of the evidence score (dense similarity has weight 1), set on the dev questions'
 # aggregate numbers, not per question.
-W_CONCEPT, W_LEXICAL, W_FACT, W_TITLE, W_RANK = 0.35, 0.25, 0.25, 0.3, 0.15
+W_CONCEPT, W_LEXICAL, W_FACT, W_TITLE, W_RANK = 0.7, 0.3, 0.25, 0.3, 0.15
 
 @dataclass
 class Evidence:
@@ -88,7 +88,10 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
     table = UnitTable(
         spans=[(s, e) for s, e, *_ in rows], texts=[r[2] for r in rows], sections=[r[3] for r in rows],
         chunk_ids=[r[4] for r in rows],
-        own=[frozenset(concepts_in(r[2])) for r in rows], context=[frozenset(concepts_in(r[3])) for r in rows],
+        own=[frozenset(concepts_in(r[2])) for r in rows],
+        # Context: the section title, and the sentence before ("op deze manier" refers back to it).
+        context=[frozenset(concepts_in(r[3]) | (concepts_in(rows[i - 1][2]) if i and rows[i - 1][3] == r[3] else set()))
+                 for i, r in enumerate(rows)],
         terms=[frozenset(t for t in lexical_terms(f"{r[3]} {r[2]}", language) if not t.startswith("§")) for r in rows],
         vectors=np.stack([stored[(s, e)] for s, e, *_ in rows]) if rows else np.zeros((0, 1), dtype=np.float32),
     )
@@ -106,7 +109,7 @@ def select_evidence(retriever: PolicyRetriever, company: str, question: str, pas
     if not table.spans:
         return []
     language = retriever.companies()[company].get("language", "en")
-    all_q = concepts_in(question)
+    all_q = question_concepts(question)
     q_key = key_concepts(all_q)
     q_other = all_q - q_key
     expects = expected_facts(question, all_q)

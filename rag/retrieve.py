@@ -17,7 +17,7 @@ import numpy as np
 
 from index.embed import load_embedder
 
-from .concepts import concepts_in
+from .concepts import concepts_in, question_concepts
 from index.settings import Settings
 from index.store import PolicyStore
 
@@ -82,11 +82,12 @@ def _stopwords(language: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def lexical_terms(text: str, language: str) -> list[str]:
+def lexical_terms(text: str, language: str, question: bool = False) -> list[str]:
     """Stemmed content words plus one '§concept' term per concept, which match across languages."""
     stop = _stopwords(language)
     words = [w for w in _WORD.findall(_fold(text)) if w not in stop and len(w) > 1]
-    return _stemmer(language).stemWords(words) + ["§" + c for c in sorted(concepts_in(text))]
+    concepts = question_concepts(text) if question else concepts_in(text)
+    return _stemmer(language).stemWords(words) + ["§" + c for c in sorted(concepts)]
 
 
 # -- the per-company index kept in memory --------------------------------------------------------
@@ -207,7 +208,7 @@ class PolicyRetriever:
                     if index.passages[i].section:
                         fused[i] += 1.0 / (RRF_K + rank + 1)
         language = self.manifest["companies"][company].get("language", "en")
-        terms = lexical_terms(question, language)
+        terms = lexical_terms(question, language, question=True)
         if terms:
             scores = index.bm25.get_scores(terms)
             order = np.argsort(-scores)[:DENSE_CANDIDATES]
