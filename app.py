@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -114,6 +115,16 @@ def source_text_for(company: str) -> str | None:
         return None
 
 
+def answer_backend() -> str:
+    """Which generator answers (only to tell the user how long to wait)."""
+    try:
+        from rag.chain import resolve_backend
+
+        return resolve_backend(settings(), None)
+    except Exception:
+        return "extractive"
+
+
 def company_name(company: str) -> str:
     info = st.session_state.get("companies", {}).get(company) or {}
     return info.get("name") or company
@@ -123,8 +134,6 @@ def company_name(company: str) -> str:
 def answer_html(text: str, cursor: bool = False) -> str:
     escaped = safe(text)
     # make the [n] markers stand out: "[1]" was escaped to "&#91;1&#93;"
-    import re
-
     escaped = re.sub(r"&#91;(\d{1,2})&#93;", r'<span class="pp-ref">[\1]</span>', escaped)
     return f'<div class="pp-answer">{escaped}{" ▌" if cursor else ""}</div>'
 
@@ -206,8 +215,6 @@ def render_turn(turn: dict) -> None:
 
 def plain_reason(exc: BaseException) -> str:
     """One readable sentence from an exception message: first line, no exception class names."""
-    import re
-
     reason = (str(exc).splitlines() or [""])[0].strip()
     reason = re.sub(r"\s*\((?:[A-Za-z_.]*(?:Error|Exception|Warning))\)", "", reason).strip() or type(exc).__name__
     return reason if reason[-1] in ".!?" else reason + "."
@@ -242,7 +249,7 @@ def ask_streaming(company: str, question: str) -> None:
     with st.chat_message("assistant"):
         placeholder = st.empty()
         try:
-            with st.spinner(t("searching")):
+            with st.spinner(t("searching") if answer_backend() == "extractive" else t("searching_slow")):
                 stream = rag.stream_ask(company, question, settings(), interface_language=ui_language())
                 first = next(stream, None)
             final, text = None, ""
@@ -259,11 +266,7 @@ def ask_streaming(company: str, question: str) -> None:
                 raise RuntimeError("no answer")
             turn["answer"] = final
             render_answer(final)
-        except (QuestionError, StoreError) as exc:
-            placeholder.empty()
-            turn["error"] = error_line(exc)
-            st.error(turn["error"])
-        except Exception as exc:
+        except Exception as exc:  # QuestionError, StoreError, anything else: one line, no traceback
             placeholder.empty()
             turn["error"] = error_line(exc)
             st.error(turn["error"])
@@ -278,7 +281,7 @@ def _pick_example(text: str) -> None:
 
 def chat_page(company: str) -> None:
     history = st.session_state.chats.setdefault(company, [])
-    st.subheader(company_name(company))
+    st.subheader(md_plain(company_name(company)))
     for turn in history:
         with st.chat_message("user"):
             html(f"<div>{safe(turn['question'])}</div>")
@@ -291,7 +294,7 @@ def chat_page(company: str) -> None:
         cols = st.columns(2)
         for i, example in enumerate(t("examples")):
             cols[i % 2].button(example, key=f"example_{i}", on_click=_pick_example, args=(example,),
-                               use_container_width=True)
+                               width="stretch")
     asked = question or pending
     if asked:
         ask_streaming(company, asked)
@@ -312,7 +315,7 @@ def compare_page(ids: list[str]) -> None:
     cols = st.columns(2)
     for i, example in enumerate(t("examples")):
         cols[i % 2].button(example, key=f"compare_example_{i}", on_click=_fill_compare, args=(example,),
-                       use_container_width=True)
+                       width="stretch")
     with st.form("compare_form", border=False):
         question = st.text_input(t("compare_question"), key="compare_question")
         submitted = st.form_submit_button(t("compare_button"), type="primary")
