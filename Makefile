@@ -40,7 +40,7 @@ run: index
 		--server.port $(PORT) --browser.gatherUsageStats false
 
 test: setup
-	@bash scripts/install_browser.sh
+	-@bash scripts/install_browser.sh
 	$(PY) -m pytest
 
 test-fast: setup

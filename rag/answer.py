@@ -11,13 +11,18 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from .concepts import concepts_in, key_concepts
+from .concepts import concepts_in, key_concepts, question_concepts, word_concepts
 from .evidence import Evidence, expected_facts
-from .facts import Duration, dates, durations, emails, has_duration, is_negated, OPEN_DURATION
+from .facts import OPEN_DURATION, Duration, dates, durations, emails, has_duration, has_exception, negates
 from .schema import Answer, Citation
 
 MAX_CITATIONS = 3
-MIN_DENSE = 0.20  # below this, and sharing no concept with the question, a sentence is off-topic
+EXTRA_CITATIONS = 2  # more, when close in score and carrying the fact asked for (each retention period)
+EXTRA_MARGIN = 0.15
+# A question sharing no privacy concept with the best sentences must be this close in meaning to
+# count as answered (off-topic questions measured at <= 0.37, answerable dev questions >= 0.15 but
+# all of those share concepts).
+MIN_DENSE_WITHOUT_CONCEPT = 0.42
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 YES_NO_STARTS = {
     "en": ("do ", "does ", "did ", "is ", "are ", "can ", "could ", "will ", "would ", "have ", "has ", "may "),
@@ -60,15 +65,41 @@ def decide_status(question: str, evidence: list[Evidence]) -> str:
         return "not_found"
     if "date" in expects and not any(dates(ev.text) for ev in top):
         return "not_found"
-    if max(ev.dense for ev in top) < MIN_DENSE and not any(ev.concept > 0 for ev in top):
-        return "not_found"
+    if not any(ev.concept > 0 for ev in top) and max(ev.dense for ev in top) < MIN_DENSE_WITHOUT_CONCEPT:
+        return "not_found"  # no privacy vocabulary in common and not close in meaning: off-topic
     return "answered"
+
+
+def cited_evidence(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """The top units, plus up to EXTRA_CITATIONS close runners-up that state the kind of fact the
+    question asks for: a retention question deserves every period the policy names."""
+    chosen = list(evidence[:MAX_CITATIONS])
+    expects = expected_facts(question, question_concepts(question))
+    if chosen and expects:
+        floor = chosen[-1].score - EXTRA_MARGIN
+        for ev in evidence[MAX_CITATIONS:MAX_CITATIONS + 8]:
+            if len(chosen) >= MAX_CITATIONS + EXTRA_CITATIONS or ev.score < floor:
+                break
+            if ev.fact > 0:
+                chosen.append(ev)
+    return chosen
 
 
 def citations_from(evidence: list[Evidence], source: str, company: str, language: str) -> list[Citation]:
     return [Citation(n=i + 1, text=ev.text, source=source, start=ev.start, end=ev.end, section=ev.section,
                      score=round(ev.score, 4), language=language, company=company)
-            for i, ev in enumerate(evidence[:MAX_CITATIONS])]
+            for i, ev in enumerate(evidence)]
+
+
+def denial(question: str, language: str, citations: list[Citation]) -> Citation | None:
+    """The first of the top two citations that plainly denies what a yes/no question asks about."""
+    topics = key_concepts(concepts_in(question))
+    if not topics or not is_yes_no_question(question, language):
+        return None
+    for c in citations[:2]:
+        if negates(c.text, lambda w: bool(topics & word_concepts(w))):
+            return c
+    return None
 
 
 def _render_duration(d: Duration, language: str) -> str:
@@ -91,9 +122,10 @@ def extractive_answer(question: str, language: str, company_name: str, citations
     parts = []
     asked = concepts_in(question)
     expects = expected_facts(question, asked)
-    first = citations[0]
-    if is_yes_no_question(question, language) and is_negated(first.text) and key_concepts(asked) & concepts_in(first.text):
-        parts.append(phrase(language, "no", company=company_name, refs=f"[{first.n}]"))
+    denied = denial(question, language, citations)
+    if denied:
+        key = "no_except" if has_exception(denied.text) else "no"
+        parts.append(phrase(language, key, company=company_name, refs=f"[{denied.n}]"))
     else:
         parts.append(phrase(language, "found", company=company_name, refs=refs))
     found_durations, seen = [], set()
@@ -126,7 +158,8 @@ def extractive_answer(question: str, language: str, company_name: str, citations
 def build_extractive(question: str, language: str, company: str, company_name: str, source: str,
                      policy_language: str, evidence: list[Evidence]) -> Answer:
     status = decide_status(question, evidence)
-    citations = citations_from(evidence, source, company, policy_language) if status == "answered" else []
+    citations = citations_from(cited_evidence(question, evidence), source, company, policy_language) \
+        if status == "answered" else []
     return Answer(company=company, question=question, language=language, status=status,
                   answer=extractive_answer(question, language, company_name, citations, status),
                   citations=citations, backend="extractive")

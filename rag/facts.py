@@ -104,3 +104,20 @@ def years(text: str) -> set[str]:
 
 def is_negated(text: str) -> bool:
     return bool(NEGATION.search(fold(text).replace("’", "'")))
+
+
+EXCEPTION = re.compile(r"\b(tenzij|behalve|unless|except|sauf|à moins|es sei denn|außer|ausser)\b", re.IGNORECASE)
+NEGATION_WINDOW = 5  # words between the negation and the verb or noun it denies
+
+
+def negates(text: str, concept_words) -> bool:
+    """A negation within a few words of a word carrying the concept: "verkopen uw gegevens niet",
+    "we do not sell", "ne vendons pas"."""
+    words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", fold(text).replace("’", "'"))
+    neg = [i for i, w in enumerate(words) if NEGATION.fullmatch(w)]
+    hits = [i for i, w in enumerate(words) if concept_words(w)]
+    return any(abs(i - j) <= NEGATION_WINDOW for i in neg for j in hits)
+
+
+def has_exception(text: str) -> bool:
+    return bool(EXCEPTION.search(text))

@@ -21,6 +21,14 @@ def test_unanswerable_question_gets_not_found(sample_store):
     assert "does not say" in answer.answer
 
 
+@pytest.mark.parametrize("question", ["What is the recipe for a chocolate cake with strawberries?",
+                                      "Who won the football world cup in 2018?",
+                                      "Quel temps fera-t-il demain à Bruxelles ?"])
+def test_off_topic_questions_are_not_answered(sample_store, question):
+    for company in ("sensus", "zensor"):
+        assert rag.ask(company, question, settings=sample_store, backend="extractive").status == "not_found"
+
+
 def test_policy_silent_on_retention_period(sample_store):
     # Selligent says data is stored safely, but never for how long.
     answer = rag.ask("selligent", "How long do you keep my data?", settings=sample_store, backend="extractive")
