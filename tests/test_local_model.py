@@ -129,3 +129,30 @@ def test_local_model_answers_a_dev_question_verified():
     assert verify_answer(final.answer, "en", citations, question=question, company="sensus") == []
     assert pieces and "".join(pieces) == final.answer  # streamed, and what was shown is what stands
     assert any(str(c.n) in final.answer for c in citations)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _local_ready(), reason="local model not installed (make setup without PLAINPOLICY_SKIP_MODEL)")
+def test_runtime_listener_is_loopback_keyed_and_refuses_cross_origin():
+    import urllib.error
+    import urllib.request
+
+    from rag.llm import load_chat_model
+
+    runtime = load_chat_model("local", Settings()).runtime
+    address = runtime.address
+    assert address.startswith("http://127.0.0.1:")
+
+    def get(path, headers):
+        req = urllib.request.Request(address + path, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers
+
+    status, _ = get("/v1/models", {})
+    assert status == 401  # a random key is required, and we never hand it out
+    status, headers = get("/v1/models", {"Origin": "http://evil.example", "Authorization": "Bearer guess"})
+    assert status == 401
+    assert headers.get("Access-Control-Allow-Origin", "") in ("", None)  # no origin is allowed
