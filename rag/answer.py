@@ -44,9 +44,16 @@ def phrase(language: str, key: str, **values) -> str:
     return table[key].format(**values)
 
 
+WH_WORDS = ("quel", "quels", "quelle", "quelles", "comment", "pourquoi", "où", "quand", "combien", "qui", "que ",
+            "qu'", "qu’", "lequel", "laquelle")
+
+
 def is_yes_no_question(question: str, language: str) -> bool:
     q = question.strip().lower()
-    return q.startswith(YES_NO_STARTS.get(language, ())) or (language == "fr" and "-vous" in q.split("?")[0][:40])
+    if q.startswith(YES_NO_STARTS.get(language, ())):
+        return True
+    # French inversion ("Vendez-vous ... ?") makes a yes/no question unless a question word leads.
+    return language == "fr" and "-vous" in q.split("?")[0][:40] and not q.startswith(WH_WORDS)
 
 
 def decide_status(question: str, evidence: list[Evidence]) -> str:
@@ -91,14 +98,23 @@ def citations_from(evidence: list[Evidence], source: str, company: str, language
             for i, ev in enumerate(evidence)]
 
 
-def denial(question: str, language: str, citations: list[Citation]) -> Citation | None:
-    """The first of the top two citations that plainly denies what a yes/no question asks about."""
+def yes_or_no(question: str, language: str, citations: list[Citation]) -> tuple[str, Citation] | None:
+    """("no", c) when one of the top two citations plainly denies what a yes/no question asks about;
+    ("yes", c) when the top citation names every topic of the question with no negation near them;
+    None when the evidence is not that clear (the quotes then speak for themselves)."""
     topics = key_concepts(concepts_in(question))
-    if not topics or not is_yes_no_question(question, language):
+    if not topics or not citations or not is_yes_no_question(question, language):
         return None
+
+    def carries_topic(word: str) -> bool:
+        return bool(topics & word_concepts(word))
+
     for c in citations[:2]:
-        if negates(c.text, lambda w: bool(topics & word_concepts(w))):
-            return c
+        if negates(c.text, carries_topic):
+            return "no", c
+    first = citations[0]
+    if topics <= concepts_in(first.text):
+        return "yes", first
     return None
 
 
@@ -122,10 +138,12 @@ def extractive_answer(question: str, language: str, company_name: str, citations
     parts = []
     asked = concepts_in(question)
     expects = expected_facts(question, asked)
-    denied = denial(question, language, citations)
-    if denied:
-        key = "no_except" if has_exception(denied.text) else "no"
-        parts.append(phrase(language, key, company=company_name, refs=f"[{denied.n}]"))
+    verdict = yes_or_no(question, language, citations)
+    if verdict:
+        kind, cited = verdict
+        key = "no_except" if kind == "no" and has_exception(cited.text) else kind
+        parts.append(phrase(language, key, refs=f"[{cited.n}]"))
+        parts.append(phrase(language, "found", company=company_name, refs=refs))
     else:
         parts.append(phrase(language, "found", company=company_name, refs=refs))
     found_durations, seen = [], set()

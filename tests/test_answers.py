@@ -56,6 +56,14 @@ def test_negation_gives_a_plain_no_in_the_users_language(sample_store):
     assert fr.answer.startswith("Non") and fr.language == "fr"
 
 
+def test_yes_only_when_the_evidence_names_every_topic(sample_store):
+    yes = rag.ask("sensus", "Do you use tracking cookies for advertising?", settings=sample_store, backend="extractive")
+    assert yes.answer.startswith("Yes") and "[1]" in yes.answer
+    # An open question is never answered yes or no.
+    which = rag.ask("engcode", "Quels types de cookies utilisez-vous ?", settings=sample_store, backend="extractive")
+    assert not which.answer.startswith(("Oui", "Non"))
+
+
 def test_facts_are_stated_with_markers(sample_store):
     answer = rag.ask("engcode", "How can I contact you about privacy?", settings=sample_store, backend="extractive")
     assert "info@engcode.be [" in answer.answer

@@ -15,7 +15,8 @@ def run(*args, store=None, ok=True):
     if store is not None:
         cmd += ["--store", str(store)]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".cache")})
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".cache"),
+                                 "PLAINPOLICY_BACKEND": "extractive"})
     if ok:
         assert result.returncode == 0, result.stderr
     return result
