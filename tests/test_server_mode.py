@@ -1,0 +1,106 @@
+"""Server mode: a real Chroma server started from the venv (`chroma run`), PLAINPOLICY_CHROMA_URL
+pointing at it, `index build` and `rag ask` as a user runs them (subprocesses)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import POLICIES, ROOT
+
+CHROMA = Path(sys.executable).parent / "chroma"
+TWO = ("sensus", "zensor")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def heartbeat(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    if not CHROMA.exists():
+        pytest.skip(f"{CHROMA} not found: chromadb is not installed in this venv")
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(data / "server.log", "wb")
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        deadline = time.time() + 45
+        while not heartbeat(url):
+            if proc.poll() is not None or time.time() > deadline:
+                log.flush()
+                pytest.fail("chroma run did not come up: " + (data / "server.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def run(args: list[str], url: str, local_store: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".cache"), "PYTHONPATH": str(ROOT),
+           "PLAINPOLICY_CHROMA_URL": url, "PLAINPOLICY_STORE": str(local_store), "PLAINPOLICY_EMBEDDER": "use"}
+    result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, env=env,
+                            timeout=180)
+    if ok:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_build_and_ask_through_a_chroma_server(chroma_server, tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    for name in TWO:
+        shutil.copy(POLICIES / f"{name}.txt", folder)
+    local = tmp_path / "local-store"  # must stay untouched: everything goes to the server
+
+    first = run(["index", "build", "--quiet", "--policies", str(folder)], chroma_server, local)
+    assert "indexed 2 policies" in first.stdout and "embedded 0" not in first.stdout, first.stdout
+
+    companies = json.loads(run(["rag", "companies", "--json"], chroma_server, local).stdout)
+    assert {c["id"] for c in companies} == set(TWO)
+
+    for company, question in (("sensus", "How long do you keep my data?"), ("zensor", "Verkopen jullie mijn gegevens?")):
+        out = json.loads(run(["rag", "ask", "--company", company, "--json", "--backend", "extractive", question],
+                             chroma_server, local).stdout)
+        assert out["status"] == "answered" and out["citations"], out
+        source = (folder / f"{company}.txt").read_text(encoding="utf-8")
+        assert all(source[c["start"]:c["end"]] == c["text"] for c in out["citations"]), out["citations"]
+
+    again = run(["index", "build", "--quiet", "--policies", str(folder)], chroma_server, local)
+    assert "embedded 0" in again.stdout and "(unchanged)" in again.stdout, again.stdout
+    assert not local.exists(), "server mode wrote to the local store folder"
+
+
+def test_unreachable_server_is_one_clear_line(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = run(["rag", "ask", "--company", "sensus", "--json", "Do you sell my data?"], url, tmp_path / "s", ok=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Chroma server" in lines[0] and url in lines[0], result.stderr
+    assert "cannot reach" in json.loads(result.stdout)["error"]
