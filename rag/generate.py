@@ -47,6 +47,8 @@ from index.settings import PROJECT_DIR
 from rag.schema import Answer, Citation
 from rag.verify import (
     entity_problems,
+    extract_facts,
+    fact_problems,
     marker_numbers,
     polarity_problems,
     sentence_spans,
@@ -190,12 +192,17 @@ class _Attempt:
         return out
 
     def answer_text(self) -> str:
-        """The whole answer cut to MAX_SENTENCES sentences."""
+        """The whole answer cut to MAX_SENTENCES sentences, without a sentence cut off by max_tokens,
+        with markers attributed to unmarked sentences whose facts all come from one passage."""
         text = self.text()
         spans = sentence_spans(text)
         if len(spans) > MAX_SENTENCES:
-            text = text[: spans[MAX_SENTENCES - 1][1]]
-        return text.strip()
+            spans = spans[:MAX_SENTENCES]
+        if len(spans) > 1 and not re.search(r"[.!?]['\"”»)]*(?:\s*\[[\d,\s–-]+\])*\s*$", text[spans[-1][0]:spans[-1][1]]):
+            spans = spans[:-1]  # unfinished last sentence (the token limit cut it)
+        if spans:
+            text = text[: spans[-1][1]]
+        return attribute_markers(text.strip(), self.citations, self.language)
 
     def unreleased_tail(self, text: str) -> str | None:
         """What of ``text`` is not released yet, or None if it does not extend the released text."""
@@ -206,6 +213,28 @@ class _Attempt:
 
     def too_long(self) -> bool:
         return len(sentence_spans(self.text(), final=False)) > MAX_SENTENCES
+
+
+def attribute_markers(text: str, citations: Sequence[Citation], language: str) -> str:
+    """Add [n] to an unmarked sentence whose facts (numbers, periods, dates, e-mail addresses, URLs)
+    all occur in passage n. Small models often drop markers; where the sentence's facts pin down the
+    passage the marker is a fact, not a guess. Sentences without such facts stay unmarked."""
+    out, last = [], 0
+    for a, b in sentence_spans(text):
+        sentence = text[a:b]
+        out.append(text[last:a])
+        last = b
+        facts = extract_facts(sentence, language)
+        has_facts = facts.numbers or facts.durations or facts.dates or facts.emails or facts.urls or facts.phones
+        if not marker_numbers(sentence) and has_facts:
+            for c in citations:
+                if not fact_problems(sentence, [c.text], language):
+                    m = re.search(r"\s*([.!?]['\"”»)]*)\s*$", sentence)
+                    sentence = (sentence[: m.start()] + f" [{c.n}]" + m.group(1)) if m else f"{sentence} [{c.n}]"
+                    break
+        out.append(sentence)
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _run_attempt(chat_model: BaseChatModel, messages: list[BaseMessage], attempt: _Attempt,

@@ -175,3 +175,15 @@ def test_available_and_default_backends(server, tmp_path):
     with pytest.raises(BackendUnavailable):
         load_chat_model("local", s)
     assert default_backend(Settings(backend="local")) == "local"
+
+
+def test_unmarked_sentences_get_the_marker_their_facts_pin_down(server, model):
+    # a reply without markers: each sentence's period occurs in exactly one passage
+    server.replies = ["Licence data is kept for one year. Data of website visitors is kept for five years."]
+    final = generate_answer(model, QUESTION, "en", citations(), fallback(), "openai")
+    assert final.backend == "openai"
+    assert final.answer == ("Licence data is kept for one year [1]. "
+                            "Data of website visitors is kept for five years [2].")
+    # without any fact to pin a passage down, nothing is attributed and the answer is refused
+    server.replies = ["Sensus keeps your data carefully.", "Sensus keeps your data carefully."]
+    assert generate_answer(model, QUESTION, "en", citations(), fallback(), "openai").backend == "extractive-fallback"
