@@ -142,6 +142,8 @@ def clean_text(text: str) -> str:
     text = re.sub(r"^\s*[-*•]\s+", "", text, flags=re.M)
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    # list enumerators ("vous pouvez: 1. Se connecter ... 2. Envoyer") are layout, not facts
+    text = re.sub(r"(^|[:;.!?]\]?\s*)\d{1,2}[.)]\s+(?=[^\W\d_])", r"\1", text)
     return text
 
 
