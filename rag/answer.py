@@ -67,7 +67,7 @@ def decide_status(question: str, evidence: list[Evidence]) -> str:
     topics = key_concepts(asked)
     if topics and not any(topics & ev.concepts for ev in top):
         return "not_found"
-    expects = expected_facts(question, asked) - {"email"}
+    expects = expected_facts(question, asked) - {"email", "list"}
     if "duration" in expects and not any(has_duration(ev.text) for ev in top):
         return "not_found"
     if "date" in expects and not any(dates(ev.text) for ev in top):

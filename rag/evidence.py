@@ -135,6 +135,8 @@ def select_evidence(retriever: PolicyRetriever, company: str, question: str, pas
             fact = 1.0
         elif "email" in expects and emails(text):
             fact = 1.0
+        elif "list" in expects and is_enumeration(text):
+            fact = 1.0
         rank = passage_rank.get(table.chunk_ids[i], len(passages) + 5)
         d = float(dense[i])
         score = (d + W_CONCEPT * concept + W_LEXICAL * lexical + W_FACT * fact
@@ -164,9 +166,24 @@ DATE_QUESTION = re.compile(
     r"wann|seit wann|welches datum)\b", re.IGNORECASE)
 
 
+LIST_QUESTION = re.compile(
+    r"^\s*(which|welke|welk|quels?|quelles?|welche[rsn]?|"
+    r"(what|wat|was|que|quoi)\s+(kind|kinds|type|types|sort|sorts|soort|soorten|voor|art|arten|genre|categor\w*|"
+    r"information|informatie|data|gegevens|daten|personal|persoonlijke|cookies|services|diensten|third|parties))\b",
+    re.IGNORECASE)
+
+
+def is_enumeration(text: str) -> bool:
+    """A list of items: several lines, or a sentence of many commas ("het IP-adres, de toestelcode, ...")."""
+    body = text.strip()
+    return body.count("\n") >= 2 or body.count(",") >= 3 or bool(re.search(r":\s*\S", body) and body.count(",") >= 2)
+
+
 def expected_facts(question: str, concepts: set[str]) -> set[str]:
-    """What kind of fact a good answer states: a period, a date, an address to write to."""
+    """What kind of fact a good answer states: a period, a date, an address to write to, a list."""
     out = set()
+    if LIST_QUESTION.search(question):
+        out.add("list")
     if DURATION_QUESTION.search(question):
         out.add("duration")
     if DATE_QUESTION.search(question):
