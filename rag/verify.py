@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from rag.concepts import concepts_in, key_concepts
 from rag.schema import Citation
 
 LANGUAGES = ("nl", "fr", "en", "de")
@@ -694,6 +695,20 @@ def _names(citations: Sequence[Citation], question: str, company: str) -> set[st
     return {w for w in words if w}
 
 
+def topic_problems(text: str, citations: Sequence[Citation]) -> list[str]:
+    """Every privacy topic the answer talks about (retention, a DPO, selling data...) must be a
+    topic of the passages: "Yes, we have a data protection officer [2]" over passages about
+    processing agreements is an invented claim even with no number or name in it."""
+    covered = set().union(*(concepts_in(f"{c.section}\n{c.text}") for c in citations)) if citations else set()
+    problems = []
+    for sentence in split_sentences(text):
+        missing = key_concepts(concepts_in(strip_markers(sentence))) - covered
+        if missing:
+            problems.append(f"the sentence '{_short(sentence)}' speaks of {', '.join(sorted(missing))}, "
+                            "which the passages do not mention")
+    return problems
+
+
 def verify_sentence(sentence: str, language: str, citations: Sequence[Citation], *,
                     question: str = "", company: str = "") -> list[str]:
     """Checks decidable on one sentence while a stream goes on: markers valid, facts present, language.
@@ -723,4 +738,5 @@ def verify_answer(text: str, language: str, citations: list[Citation], *, questi
         for p in language_problems(sentence, language, names, min_words=5, min_prob=0.98):
             problems.append(f"{p}: '{_short(sentence)}'")
     problems += entity_problems(text, language, citations, question, company)
+    problems += topic_problems(text, citations)
     return list(dict.fromkeys(problems))

@@ -172,3 +172,15 @@ def test_markers_and_sentences():
 
 def test_empty_answer_fails(retention):
     assert verify_answer("  ", "en", retention)
+
+
+def test_claim_about_a_topic_the_cited_passage_never_mentions():
+    passages = [
+        Citation(n=1, text="Wij verkopen uw persoonsgegevens niet aan derden.", source="p", start=0, end=1,
+                 section="Delen", score=1.0),
+        Citation(n=2, text="Voor zover wij derden inschakelen, sluiten wij een verwerkersovereenkomst af.",
+                 source="p", start=0, end=1, section="Waarvoor verwerken wij uw persoonsgegevens?", score=1.0),
+    ]
+    invented = verify_answer("Ja, we hebben een functionaris voor gegevensbescherming [2].", "nl", passages)
+    assert any("dpo" in p for p in invented)
+    assert verify_answer("Nee, wij verkopen uw persoonsgegevens niet aan derden [1].", "nl", passages) == []
