@@ -18,7 +18,7 @@ from .schema import Answer, Citation
 
 MAX_CITATIONS = 3
 EXTRA_CITATIONS = 2  # more, when close in score and carrying the fact asked for (each retention period)
-EXTRA_MARGIN = 0.15
+EXTRA_RATIO = 0.85  # of the third citation's score
 # A question sharing no privacy concept with the best sentences must be this close in meaning to
 # count as answered (off-topic questions measured at <= 0.37, answerable dev questions >= 0.15 but
 # all of those share concepts).
@@ -83,7 +83,7 @@ def cited_evidence(question: str, evidence: list[Evidence]) -> list[Evidence]:
     chosen = list(evidence[:MAX_CITATIONS])
     expects = expected_facts(question, question_concepts(question))
     if chosen and expects:
-        floor = chosen[-1].score - EXTRA_MARGIN
+        floor = chosen[-1].score * EXTRA_RATIO
         for ev in evidence[MAX_CITATIONS:MAX_CITATIONS + 8]:
             if len(chosen) >= MAX_CITATIONS + EXTRA_CITATIONS or ev.score < floor:
                 break

@@ -49,6 +49,12 @@ def test_cross_lingual_retrieval_over_a_dutch_policy(sample_store, question, lan
     assert any(d.number in (1, 5, 7) for c in answer.citations for d in durations(c.text))
 
 
+def test_every_retention_period_is_stated(sample_store):
+    answer = rag.ask("sensus", "How long do you keep my data?", settings=sample_store, backend="extractive")
+    for period in ("1 year", "5 years", "7 years"):
+        assert period in answer.answer, answer.answer
+
+
 def test_negation_gives_a_plain_no_in_the_users_language(sample_store):
     answer = rag.ask("engcode", "Do you sell my personal information?", settings=sample_store, backend="extractive")
     assert answer.answer.startswith("No") and "[1]" in answer.answer
