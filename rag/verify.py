@@ -695,6 +695,9 @@ def _names(citations: Sequence[Citation], question: str, company: str) -> set[st
     return {w for w in words if w}
 
 
+MIN_ANSWER_WORDS = 5
+
+
 def topic_problems(text: str, citations: Sequence[Citation]) -> list[str]:
     """Every privacy topic the answer talks about (retention, a DPO, selling data...) must be a
     topic of the passages: "Yes, we have a data protection officer [2]" over passages about
@@ -728,6 +731,10 @@ def verify_answer(text: str, language: str, citations: list[Citation], *, questi
     if not text or not text.strip():
         return ["the answer is empty"]
     problems = marker_problems(text, citations)
+    if len(re.findall(r"[^\W\d_]+", strip_markers(text))) < MIN_ANSWER_WORDS:
+        # "No. [1]" is true but says nothing to someone who cannot read the passage, and its
+        # language cannot be told: ask for a sentence.
+        problems.append(f"the answer is too short: write at least one full sentence of {MIN_ANSWER_WORDS} words or more")
     by_n = {c.n: c for c in citations}
     cited = [by_n[n] for n in dict.fromkeys(marker_numbers(text)) if n in by_n] or list(citations)
     problems += fact_problems(text, [c.text for c in cited], language)

@@ -184,3 +184,10 @@ def test_claim_about_a_topic_the_cited_passage_never_mentions():
     invented = verify_answer("Ja, we hebben een functionaris voor gegevensbescherming [2].", "nl", passages)
     assert any("dpo" in p for p in invented)
     assert verify_answer("Nee, wij verkopen uw persoonsgegevens niet aan derden [1].", "nl", passages) == []
+
+
+def test_a_bare_yes_or_no_is_not_an_answer():
+    passage = [Citation(n=1, text="Wij verkopen uw persoonsgegevens niet aan derden.", source="p", start=0, end=1,
+                        section="", score=1.0)]
+    assert any("too short" in p for p in verify_answer("No. [1]", "en", passage))
+    assert verify_answer("No, your personal data is not sold to third parties [1].", "en", passage) == []
