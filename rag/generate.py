@@ -54,6 +54,7 @@ from rag.verify import (
     sentence_spans,
     verify_answer,
     verify_sentence,
+    without_instructions,
 )
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def _language_fields(language: str) -> dict[str, str]:
 def format_passages(citations: Sequence[Citation]) -> str:
     lines = []
     for c in citations:
-        text = " ".join(c.text.split())
+        text = " ".join(without_instructions(c.text).split()) or "(no usable text)"
         if len(text) > MAX_PASSAGE_CHARS:
             text = text[: MAX_PASSAGE_CHARS - 1] + "…"
         lines.append(f"[{c.n}] {text}")
@@ -102,7 +103,8 @@ def format_passages(citations: Sequence[Citation]) -> str:
 def build_messages(question: str, language: str, citations: Sequence[Citation]) -> list[BaseMessage]:
     """System + user message of prompts/answer.txt: the numbered passages and the question only."""
     tpl = _template("answer.txt")
-    fields = {"passages": format_passages(citations), "question": " ".join(question.split()),
+    asked = " ".join(without_instructions(question).split()) or "(no question: only an instruction to an assistant)"
+    fields = {"passages": format_passages(citations), "question": asked,
               **_language_fields(language)}
     messages: list[BaseMessage] = []
     if tpl.get("system"):

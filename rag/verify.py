@@ -645,9 +645,28 @@ def _entity_candidates(text: str, language: str) -> list[str]:
     return out
 
 
+# Text addressed to a language model rather than to a reader: policy text is untrusted, and so is
+# the question. Such sentences are withheld from the model (generate.format_passages) and give no
+# licence to any word of an answer.
+INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore|disregard|forget|negeer|vergeet|ignorez|oubliez|ignoriere|vergiss)\b[^.!?\n]{0,60}"
+    r"\b(instructions?|instructies?|instructie|opdrachten|prompts?|anweisungen|regels|rules|r[eè]gles|consignes)\b"
+    r"|\b(system prompt|you are now|je bent nu|tu es maintenant|du bist jetzt|as an ai|als ai)\b"
+    r"|\b(answer|antwoord|r[ée]ponds|antworte)\s+(only\s+|alleen\s+|uniquement\s+|nur\s+)?(with\s+|met\s+|par\s+|mit\s+)?[\"'“‘]?[A-Z]{3,}\b",
+    re.IGNORECASE)
+
+
+def without_instructions(text: str) -> str:
+    """The text with every sentence that reads as an order to a model removed."""
+    if not INSTRUCTION_LIKE.search(text or ""):
+        return text
+    return " ".join(s for s in split_sentences(text) if not INSTRUCTION_LIKE.search(s))
+
+
 def entity_problems(text: str, language: str, citations: Sequence[Citation], question: str = "",
                     company: str = "") -> list[str]:
-    known_text = " ".join([c.text for c in citations] + [question, company] + [c.company for c in citations])
+    known_text = " ".join([without_instructions(c.text) for c in citations]
+                          + [without_instructions(question), company] + [c.company for c in citations])
     known = {w.lower() for w in re.findall(r"[\w'’&-]+", _norm(known_text))}
     known |= {w.lower() for w in re.findall(r"[^\W\d_]+", _norm(known_text))}
     company_words = {w.lower() for w in re.findall(r"[^\W\d_]+", company or "")}
@@ -687,7 +706,8 @@ def marker_problems(text: str, citations: Sequence[Citation], *, require: bool =
 def _names(citations: Sequence[Citation], question: str, company: str) -> set[str]:
     """Capitalised words of the passages/question/company: names the language check ignores."""
     words = set()
-    for text in [c.text for c in citations] + [question, company] + [c.company for c in citations]:
+    for text in ([without_instructions(c.text) for c in citations] + [without_instructions(question), company]
+                 + [c.company for c in citations]):
         for tok in re.findall(r"[^\W\d_][\w'’-]*", _norm(text or "")):
             if tok[0].isupper() or tok.isupper():
                 words.add(tok)
