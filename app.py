@@ -241,11 +241,17 @@ def maybe_follow_question_language(answer: Answer) -> None:
         st.rerun()
 
 
+def shown_question(question: str) -> str:
+    """What the chat shows of a question: no more than rag reads of it (it says so when it cuts)."""
+    limit = settings().max_question_chars
+    return question if len(question) <= limit else question[:limit] + " …"
+
+
 def ask_streaming(company: str, question: str) -> None:
     history = st.session_state.chats.setdefault(company, [])
     with st.chat_message("user"):
-        html(f"<div>{safe(question)}</div>")
-    turn = {"question": question, "answer": None, "error": None}
+        html(f"<div>{safe(shown_question(question))}</div>")
+    turn = {"question": shown_question(question), "answer": None, "error": None}
     with st.chat_message("assistant"):
         placeholder = st.empty()
         try:

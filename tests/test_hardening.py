@@ -50,6 +50,7 @@ def test_50k_question_in_the_ui_is_cut_with_a_notice(ui_env):
     assert "pp-answer" in page_html(at)
     turn = at.session_state.chats["sensus"][-1]
     assert turn["answer"] is not None and len(turn["answer"].question) <= 2000
+    assert len(turn["question"]) <= 2002 and len(page_html(at)) < 40000  # the page does not echo 50,000 chars
 
 
 @pytest.mark.parametrize("blank", ["   ", " \n\t  "])
