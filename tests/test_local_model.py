@@ -10,7 +10,7 @@ import pytest
 from index.settings import Settings
 from rag import local_model
 from rag.schema import Answer, Citation
-from rag.verify import verify_answer
+from rag.verify import sentence_spans, verify_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,19 +89,39 @@ def test_env_model_path_must_exist_and_is_not_hashed(tmp_path):
 # The real model (1.1 GB, ~2 GB RAM, tens of seconds on 2 cores)
 # ------------------------------------------------------------------------------------------------
 
-def _retention_citations() -> list[Citation]:
-    text = (ROOT / "policies" / "sensus.txt").read_text(encoding="utf-8")
+def _citations(company: str, needles: list[str]) -> list[Citation]:
+    """Citations built from exact lines of a sample policy, as retrieval would return them."""
+    text = (ROOT / "policies" / f"{company}.txt").read_text(encoding="utf-8")
     out = []
-    for n, needle in enumerate([
-        "De persoonsgegevens die wij nodig hebben voor het administreren",
-        "De gegevens van bezoekers van onze website",
-        "De persoonsgegevens die wij nodig hebben voor het voeren",
-    ], 1):
+    for n, needle in enumerate(needles, 1):
         start = text.index(needle)
-        end = start + len(text[start:text.index("\n", start)].rstrip())
-        out.append(Citation(n=n, text=text[start:end], source="policies/sensus.txt", start=start, end=end,
-                            section="Bewaartermijn", score=1.0, language="nl", company="sensus"))
+        line_end = text.find("\n", start)
+        line = text[start:line_end if line_end >= 0 else len(text)]
+        end = start + sentence_spans(line)[0][1]  # one sentence, as the evidence step cites them
+        out.append(Citation(n=n, text=text[start:end], source=f"policies/{company}.txt", start=start, end=end,
+                            section="", score=1.0, language="nl", company=company))
     return out
+
+
+def _retention_citations() -> list[Citation]:
+    return _citations("sensus", ["De persoonsgegevens die wij nodig hebben voor het administreren",
+                                 "De gegevens van bezoekers van onze website",
+                                 "De persoonsgegevens die wij nodig hebben voor het voeren"])
+
+
+def _run(question: str, company: str, citations: list[Citation]):
+    from rag.generate import stream_answer
+    from rag.llm import load_chat_model
+
+    fallback = Answer(company=company, question=question, language="en", status="answered",
+                      answer="EXTRACTIVE", citations=citations)
+    pieces, final = [], None
+    for item in stream_answer(load_chat_model("local", Settings()), question, "en", citations, fallback, "local"):
+        if isinstance(item, Answer):
+            final = item
+        else:
+            pieces.append(item)
+    return pieces, final
 
 
 def _local_ready() -> bool:
@@ -111,24 +131,26 @@ def _local_ready() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not _local_ready(), reason="local model not installed (make setup without PLAINPOLICY_SKIP_MODEL)")
 def test_local_model_answers_a_dev_question_verified():
-    from rag.generate import stream_answer
-    from rag.llm import load_chat_model
-
-    question = "How long do you keep my data?"  # d-sensus-retention-en
-    citations = _retention_citations()
-    fallback = Answer(company="sensus", question=question, language="en", status="answered",
-                      answer="EXTRACTIVE", citations=citations)
-    model = load_chat_model("local", Settings())
-    pieces, final = [], None
-    for item in stream_answer(model, question, "en", citations, fallback, "local"):
-        if isinstance(item, Answer):
-            final = item
-        else:
-            pieces.append(item)
+    question = "Do you sell my personal information?"  # d-engcode-sell-en
+    citations = _citations("engcode", ["Wij beschouwen uw persoonlijke informatie als een essentieel onderdeel"])
+    pieces, final = _run(question, "engcode", citations)
     assert final.backend == "local", final.notice
-    assert verify_answer(final.answer, "en", citations, question=question, company="sensus") == []
+    assert verify_answer(final.answer, "en", citations, question=question, company="engcode") == []
     assert pieces and "".join(pieces) == final.answer  # streamed, and what was shown is what stands
-    assert any(str(c.n) in final.answer for c in citations)
+    assert "[1]" in final.answer and final.answer.lower().startswith("no")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _local_ready(), reason="local model not installed (make setup without PLAINPOLICY_SKIP_MODEL)")
+def test_local_model_never_shows_an_unverified_answer():
+    question = "How long do you keep my data?"  # d-sensus-retention-en: hard for a 1.5B model
+    citations = _retention_citations()
+    pieces, final = _run(question, "sensus", citations)
+    if final.backend == "local":
+        assert verify_answer(final.answer, "en", citations, question=question, company="sensus") == []
+        assert "".join(pieces) == final.answer
+    else:
+        assert final.backend == "extractive-fallback" and final.answer == "EXTRACTIVE" and final.notice
 
 
 @pytest.mark.slow
