@@ -44,6 +44,8 @@ def phrase(language: str, key: str, **values) -> str:
     return table[key].format(**values)
 
 
+FIRST_PERSON_STARTS = ("can i ", "may i ", "could i ", "am i ", "puis-je", "est-ce que je", "ai-je", "kan ik ",
+                       "mag ik ", "heb ik ", "kann ich ", "darf ich ", "habe ich ")
 WH_WORDS = ("quel", "quels", "quelle", "quelles", "comment", "pourquoi", "où", "quand", "combien", "qui", "que ",
             "qu'", "qu’", "lequel", "laquelle")
 
@@ -100,7 +102,7 @@ def citations_from(evidence: list[Evidence], source: str, company: str, language
 
 def yes_or_no(question: str, language: str, citations: list[Citation]) -> tuple[str, Citation] | None:
     """("no", c) when one of the top two citations plainly denies what a yes/no question asks about;
-    ("yes", c) when the top citation names every topic of the question with no negation near them;
+    ("yes", c) when the top citation (with its section title) names every concept of the question;
     None when the evidence is not that clear (the quotes then speak for themselves)."""
     topics = key_concepts(concepts_in(question))
     if not topics or not citations or not is_yes_no_question(question, language):
@@ -109,12 +111,15 @@ def yes_or_no(question: str, language: str, citations: list[Citation]) -> tuple[
     def carries_topic(word: str) -> bool:
         return bool(topics & word_concepts(word))
 
+    # "Can I ...?" asks about the reader's rights; a "not" near the topic there is usually about
+    # something else ("if you do not agree, you have no permission to use the site").
+    about_reader = question.strip().lower().startswith(FIRST_PERSON_STARTS)
     for c in citations[:2]:
-        if negates(c.text, carries_topic):
+        if not about_reader and negates(c.text, carries_topic):
             return "no", c
     first = citations[0]
-    if topics <= concepts_in(first.text):
-        return "yes", first
+    if concepts_in(question) <= concepts_in(f"{first.section}\n{first.text}"):
+        return "yes", first  # every concept of the question, not only its topics: "sell" + "data"
     return None
 
 

@@ -62,6 +62,16 @@ def test_negation_gives_a_plain_no_in_the_users_language(sample_store):
     assert fr.answer.startswith("Non") and fr.language == "fr"
 
 
+def test_verdicts_need_the_right_evidence(sample_store):
+    # German question, Dutch policy: "verkopen ... niet" answers it, a sentence about selling the
+    # business does not.
+    de = rag.ask("engcode", "Verkaufen Sie meine Daten?", settings=sample_store, backend="extractive")
+    assert de.answer.startswith("Nein") and de.language == "de"
+    # "Can I ...?" is about the reader: a "not" elsewhere in the passage is no "no".
+    fr = rag.ask("engcode", "Puis-je retirer mon consentement ?", settings=sample_store, backend="extractive")
+    assert not fr.answer.startswith(("Non", "Oui"))
+
+
 def test_yes_only_when_the_evidence_names_every_topic(sample_store):
     yes = rag.ask("sensus", "Do you use tracking cookies for advertising?", settings=sample_store, backend="extractive")
     assert yes.answer.startswith("Yes") and "[1]" in yes.answer
