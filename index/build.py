@@ -242,7 +242,7 @@ def _progress_bar(total: int, enabled: bool):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="embedding chunks", unit="chunk", file=sys.stderr, leave=False)
+    return tqdm(total=total, desc="embedding", unit="text", file=sys.stderr, leave=False)
 
 
 def add_policy(data: bytes, filename: str, settings: Settings, on_progress=None) -> BuildReport:
