@@ -25,7 +25,7 @@ from .store import PolicyStore
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
 ADD_BATCH = 64
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # 3: evidence units and section titles are embedded at build time
 
 
 @dataclass

@@ -35,21 +35,7 @@ class Evidence:
     fact: float = 0.0
 
 
-_title_cache: dict[str, np.ndarray] = {}
 _cache_lock = threading.Lock()
-
-
-def _embed_titles(retriever: PolicyRetriever, titles: list[str]) -> dict[str, np.ndarray]:
-    """Section titles are few and shared by many questions: embed each once per process."""
-    with _cache_lock:
-        missing = [t for t in titles if t not in _title_cache]
-    if missing:
-        vectors = retriever.unit_embedder.embed_documents(missing)
-        with _cache_lock:
-            for t, v in zip(missing, vectors):
-                _title_cache[t] = np.asarray(v, dtype=np.float32)
-    with _cache_lock:
-        return {t: _title_cache[t] for t in titles}
 
 
 @dataclass
@@ -81,10 +67,6 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
     for p in retriever.passages(company):
         for s, e in p.units:
             rows.append((s, e, source[s:e], p.section, p.chunk_id))
-    missing = [(s, e, f"{sec}\n{t}" if sec else t) for s, e, t, sec, _ in rows if (s, e) not in stored]
-    if missing:  # an index built before units were stored: embed them once now
-        for (s, e, _), v in zip(missing, retriever.unit_embedder.embed_documents([t for *_, t in missing])):
-            stored[(s, e)] = np.asarray(v, dtype=np.float32)
     table = UnitTable(
         spans=[(s, e) for s, e, *_ in rows], texts=[r[2] for r in rows], sections=[r[3] for r in rows],
         chunk_ids=[r[4] for r in rows],
@@ -117,8 +99,6 @@ def select_evidence(retriever: PolicyRetriever, company: str, question: str, pas
     q_vec = np.asarray(retriever.unit_embedder.embed_query(question), dtype=np.float32)
     dense = table.vectors @ q_vec
     title_sim = {t: float(np.dot(v, q_vec)) for t, v in retriever.title_vectors(company).items()}
-    missing_titles = sorted({sec for sec in table.sections if sec and sec not in title_sim})
-    title_sim.update({t: float(np.dot(v, q_vec)) for t, v in _embed_titles(retriever, missing_titles).items()})
     passage_rank = {}
     for rank, p in _with_section_neighbours(retriever, company, passages):
         passage_rank.setdefault(p.chunk_id, rank)

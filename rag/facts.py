@@ -102,10 +102,6 @@ def years(text: str) -> set[str]:
     return set(re.findall(r"\b(?:19|20)\d{2}\b", text))
 
 
-def is_negated(text: str) -> bool:
-    return bool(NEGATION.search(fold(text).replace("’", "'")))
-
-
 EXCEPTION = re.compile(r"\b(tenzij|behalve|unless|except|sauf|à moins|es sei denn|außer|ausser)\b", re.IGNORECASE)
 NEGATION_WINDOW = 5  # words between the negation and the verb or noun it denies
 

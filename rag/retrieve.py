@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from index.embed import load_embedder
 
-from .concepts import concepts_in, question_concepts
+from .concepts import concepts_in, fold, question_concepts
 from index.settings import Settings
 from index.store import PolicyStore
 
@@ -59,11 +58,6 @@ class EvidenceSentence:
 
 
 # -- text normalisation for the lexical side ----------------------------------------------------
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
 @lru_cache(maxsize=8)
 def _stemmer(language: str):
     import Stemmer
@@ -78,14 +72,14 @@ def _stopwords(language: str) -> frozenset[str]:
     lists = {"nl": sw.STOPWORDS_DUTCH, "fr": sw.STOPWORDS_FRENCH, "en": sw.STOPWORDS_EN, "de": sw.STOPWORDS_GERMAN}
     words = set()
     for lst in lists.values():  # questions and policies mix languages: drop every language's stopwords
-        words.update(_fold(w) for w in lst)
+        words.update(fold(w) for w in lst)
     return frozenset(words)
 
 
 def lexical_terms(text: str, language: str, question: bool = False) -> list[str]:
     """Stemmed content words plus one '§concept' term per concept, which match across languages."""
     stop = _stopwords(language)
-    words = [w for w in _WORD.findall(_fold(text)) if w not in stop and len(w) > 1]
+    words = [w for w in _WORD.findall(fold(text)) if w not in stop and len(w) > 1]
     concepts = question_concepts(text) if question else concepts_in(text)
     return _stemmer(language).stemWords(words) + ["§" + c for c in sorted(concepts)]
 
