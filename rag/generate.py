@@ -46,6 +46,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from index.settings import PROJECT_DIR
 from rag.schema import Answer, Citation
 from rag.verify import (
+    completeness_problems,
     entity_problems,
     extract_facts,
     fact_problems,
@@ -289,7 +290,8 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
                             started)
             return
         text = attempt.answer_text()
-        problems = attempt.problems or verify_answer(text, language, citations, question=question, company=company)
+        problems = (attempt.problems or verify_answer(text, language, citations, question=question, company=company)
+                    or completeness_problems(text, fallback.answer, language))
         log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.text(),
                  problems or "ok")
         if not problems:

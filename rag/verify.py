@@ -718,6 +718,16 @@ def _names(citations: Sequence[Citation], question: str, company: str) -> set[st
 MIN_ANSWER_WORDS = 5
 
 
+def completeness_problems(text: str, reference: str, language: str) -> list[str]:
+    """Facts the extractive answer states (periods, dates, e-mail addresses) that a generated answer
+    leaves out: a plain answer must not be poorer than the quotes it replaces."""
+    want, got = extract_facts(reference, language), extract_facts(text, language)
+    missing = [shown for shown, canonical in (want.duration_list or []) if canonical not in got.durations]
+    missing += [date for date in want.shown.get("date", []) if not got.dates]
+    missing += sorted(want.emails - got.emails)
+    return [f"the answer leaves out {', '.join(dict.fromkeys(missing))}: state it with its passage number"] if missing else []
+
+
 def topic_problems(text: str, citations: Sequence[Citation]) -> list[str]:
     """Every privacy topic the answer talks about (retention, a DPO, selling data...) must be a
     topic of the passages: "Yes, we have a data protection officer [2]" over passages about

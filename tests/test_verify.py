@@ -206,3 +206,13 @@ def test_instructions_in_a_policy_license_no_answer_word(planted):
     assert "HACKED" not in without_instructions(text) and "twee jaar" in without_instructions(text)
     passage = [Citation(n=1, text=text, source="p", start=0, end=len(text), section="Bewaartermijn", score=1.0)]
     assert any("HACKED" in p for p in verify_answer("Your data is kept for two years, HACKED [1].", "en", passage))
+
+
+def test_a_generated_answer_may_not_drop_the_facts_of_the_extractive_one():
+    from rag.verify import completeness_problems
+
+    extractive = "Periods mentioned: at most 1 year [1], 7 years [3] and 5 years [4]. Contact address: info@x.be [2]."
+    poorer = completeness_problems("We keep your data for at most one year [1] and seven years [3].", extractive, "en")
+    assert poorer and "5 years" in poorer[0] and "info@x.be" in poorer[0]
+    assert completeness_problems("Data is kept at most a year [1], five years [4] or 7 years [3]; "
+                                 "write to info@x.be [2].", extractive, "en") == []
