@@ -36,6 +36,8 @@ def _tables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozenset[str],
         if spec.get("key"):
             key.add(concept)
         for term in spec["terms"]:
+            if " " in term:
+                continue  # phrases: see _phrases
             term = fold(term)
             table, term = (exact, term[:-1]) if term.endswith("$") else (prefix, term)
             table.setdefault(term, set()).add(concept)
@@ -63,9 +65,29 @@ def word_concepts(word: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=1)
+def _phrases() -> tuple[re.Pattern | None, dict[str, set[str]]]:
+    """Multi-word terms ("data protection officer"): matched first, their words then not one by one."""
+    table: dict[str, set[str]] = {}
+    for concept, spec in _thesaurus()["concepts"].items():
+        for term in spec["terms"]:
+            if " " in term:
+                table.setdefault(fold(term), set()).add(concept)
+    if not table:
+        return None, table
+    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(table, key=len, reverse=True)) + r")\b")
+    return pattern, table
+
+
 def concepts_in(text: str) -> set[str]:
     found: set[str] = set()
-    for word in _WORD.findall(fold(text)):
+    text = fold(text)
+    pattern, phrases = _phrases()
+    if pattern is not None:
+        for m in pattern.finditer(text):
+            found |= phrases[m.group(1)]
+        text = pattern.sub(" ", text)
+    for word in _WORD.findall(text):
         found |= word_concepts(word)
         if "-" in word:
             for part in word.split("-"):

@@ -94,3 +94,18 @@ def test_no_evidence_means_not_found():
 def test_search_returns_passages_of_that_company_only(sample_store):
     passages = rag.search("intersentia", "cookies", settings=sample_store, k=5)
     assert len(passages) == 5 and {p.company for p in passages} == {"intersentia"}
+
+
+@pytest.mark.parametrize("gold_file", ["dev.jsonl", "paraphrases.jsonl"])
+def test_quality_floor_on_gold_questions(sample_store, gold_file):
+    """Regression guard: the dev questions and 28 paraphrases of them in other languages and words
+    (tests/data/paraphrases.jsonl, written to probe wording the dev set does not use)."""
+    from pathlib import Path
+
+    from rag.evaluate import evaluate
+
+    rows = evaluate(Path(__file__).parent / "data" / gold_file, sample_store, backend="extractive")["rows"]
+    hits = [r["hit"] for r in rows if r["hit"] is not None]
+    assert sum(hits) / len(hits) >= 0.9
+    assert sum(r["status"] for r in rows) / len(rows) >= 0.9
+    assert all(r["exact"] and r["language"] for r in rows)
