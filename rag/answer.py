@@ -8,10 +8,11 @@ is a clear negation. The quotes themselves stay in the policy's language, in `ci
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from .concepts import concepts_in, key_concepts, question_concepts, word_concepts
+from .concepts import concepts_in, fold, key_concepts, question_concepts, word_concepts
 from .evidence import Evidence, expected_facts
 from .facts import OPEN_DURATION, Duration, dates, durations, emails, has_duration, has_exception, negates
 from .schema import Answer, Citation
@@ -100,7 +101,8 @@ def citations_from(evidence: list[Evidence], source: str, company: str, language
             for i, ev in enumerate(evidence)]
 
 
-def yes_or_no(question: str, language: str, citations: list[Citation]) -> tuple[str, Citation] | None:
+def yes_or_no(question: str, language: str, citations: list[Citation],
+              company_name: str = "") -> tuple[str, Citation] | None:
     """("no", c) when one of the top two citations plainly denies what a yes/no question asks about;
     ("yes", c) when the top citation (with its section title) names every concept of the question;
     None when the evidence is not that clear (the quotes then speak for themselves)."""
@@ -118,9 +120,32 @@ def yes_or_no(question: str, language: str, citations: list[Citation]) -> tuple[
         if not about_reader and negates(c.text, carries_topic):
             return "no", c
     first = citations[0]
-    if concepts_in(question) <= concepts_in(f"{first.section}\n{first.text}"):
-        return "yes", first  # every concept of the question, not only its topics: "sell" + "data"
+    if (concepts_in(question) <= concepts_in(f"{first.section}\n{first.text}")
+            and all(fold(name) in fold(first.text) for name in named_in(question, company_name, language))):
+        # every concept of the question, not only its topics ("sell" + "data"), and every name it
+        # asks about: "Do you use Google Analytics?" is not answered yes by "analytical cookies".
+        return "yes", first
     return None
+
+
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w&-]+(?:\s+[A-Z][\w&-]+)*)")
+
+
+def named_in(question: str, company_name: str = "", language: str = "en") -> list[str]:
+    """Capitalised names in a question (not its first word, not the company): "Google Analytics".
+    German capitalises every noun, so there no word counts as a name by its capital alone."""
+    if language == "de":
+        return []
+    company = {fold(w) for w in re.findall(r"\w+", company_name)}
+    body = question.strip()
+    names = []
+    for m in NAME.finditer(body):
+        if m.start() == 0:
+            continue
+        words = [w for w in m.group(1).split() if fold(w) not in company and w not in ("I", "EU", "EEA")]
+        if words:
+            names.append(" ".join(words))
+    return names
 
 
 def _render_duration(d: Duration, language: str) -> str:
@@ -143,7 +168,7 @@ def extractive_answer(question: str, language: str, company_name: str, citations
     parts = []
     asked = concepts_in(question)
     expects = expected_facts(question, asked)
-    verdict = yes_or_no(question, language, citations)
+    verdict = yes_or_no(question, language, citations, company_name)
     if verdict:
         kind, cited = verdict
         key = "no_except" if kind == "no" and has_exception(cited.text) else kind

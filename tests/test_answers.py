@@ -72,6 +72,13 @@ def test_verdicts_need_the_right_evidence(sample_store):
     assert not fr.answer.startswith(("Non", "Oui"))
 
 
+def test_yes_about_a_named_service_needs_the_name_in_the_evidence(sample_store):
+    named = rag.ask("sensus", "Do you use Google Analytics?", settings=sample_store, backend="extractive")
+    assert named.answer.startswith("Yes") and "Google Analytics" in named.citations[0].text
+    unnamed = rag.ask("engcode", "Do you use Google Analytics?", settings=sample_store, backend="extractive")
+    assert not unnamed.answer.startswith("Yes")  # "analytical cookies" is not Google Analytics
+
+
 def test_yes_only_when_the_evidence_names_every_topic(sample_store):
     yes = rag.ask("sensus", "Do you use tracking cookies for advertising?", settings=sample_store, backend="extractive")
     assert yes.answer.startswith("Yes") and "[1]" in yes.answer
