@@ -53,12 +53,17 @@ def prepare(settings: Settings, company: str, question: str, interface_language:
             "notice": phrase(language, "shortened", n=limit) if notice else None, "timings": {}}
 
 
+def _retriever_for(settings: Settings, company: str):
+    retriever = get_retriever(settings)
+    if company not in retriever.companies():
+        raise StoreError(f"unknown company {company!r} (known: {', '.join(sorted(retriever.companies()))})")
+    return retriever
+
+
 def _retrieve(settings: Settings, k: int):
     def step(state: dict) -> dict:
         started = time.perf_counter()
-        retriever = get_retriever(settings)
-        if state["company"] not in retriever.companies():
-            raise StoreError(f"unknown company {state['company']!r} (known: {', '.join(sorted(retriever.companies()))})")
+        retriever = _retriever_for(settings, state["company"])
         passages = retriever.search(state["company"], state["question"], k=k)
         evidence = select_evidence(retriever, state["company"], state["question"], passages)
         info = retriever.companies()[state["company"]]
@@ -155,9 +160,7 @@ def search(company: str, question: str, settings: Settings | None = None, k: int
     """The k best passages, in the citation shape, best first."""
     settings = settings or get_settings()
     state = prepare(settings, company, question)
-    retriever = get_retriever(settings)
-    if company not in retriever.companies():
-        raise StoreError(f"unknown company {company!r} (known: {', '.join(sorted(retriever.companies()))})")
+    retriever = _retriever_for(settings, company)
     info = retriever.companies()[company]
     passages: list[Passage] = retriever.search(company, state["question"], k=k)
     return [Citation(n=i + 1, text=p.text, source=info["source"], start=p.start, end=p.end, section=p.section,
