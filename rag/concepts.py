@@ -55,11 +55,17 @@ def word_concepts(word: str) -> frozenset[str]:
     if word in exact:  # a whole-word entry is the meaning: "gegevensbescherming" is not "security"
         return frozenset(exact[word])
     found = set()
+    longest = 0
     for n in range(shortest, len(word) + 1):
-        found.update(prefix.get(word[:n], ()))
-    if len(word) >= COMPOUND_MIN:
+        if word[:n] in prefix:
+            found.update(prefix[word[:n]])
+            longest = n
+    # A compound is read by its head ("bedrijfsverkoop" ends in "verkoop", "mindestalter" in
+    # "alter"), unless a term already covers most of the word ("datenschutzbeauftragten").
+    if len(word) >= COMPOUND_MIN and longest < 0.6 * len(word):
         for i in range(3, len(word) - HEAD_MIN + 1):
             head = word[i:]
+            found.update(exact.get(head, ()))
             for n in range(max(shortest, HEAD_MIN), len(head) + 1):
                 found.update(prefix.get(head[:n], ()))
     return frozenset(found)

@@ -103,10 +103,11 @@ def test_search_returns_passages_of_that_company_only(sample_store):
     assert len(passages) == 5 and {p.company for p in passages} == {"intersentia"}
 
 
-@pytest.mark.parametrize("gold_file", ["dev.jsonl", "paraphrases.jsonl"])
+@pytest.mark.parametrize("gold_file", ["dev.jsonl", "paraphrases.jsonl", "german.jsonl"])
 def test_quality_floor_on_gold_questions(sample_store, gold_file):
     """Regression guard: the dev questions and 28 paraphrases of them in other languages and words
-    (tests/data/paraphrases.jsonl, written to probe wording the dev set does not use)."""
+    (tests/data/paraphrases.jsonl) and the dev questions asked in German (tests/data/german.jsonl),
+    written to probe wording and a language the dev set does not use."""
     from pathlib import Path
 
     from rag.evaluate import evaluate
