@@ -37,7 +37,6 @@ import logging
 import re
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel

@@ -4,11 +4,9 @@ questions. What the CLI tests (tests/test_cli.py) and the store tests (tests/tes
 cover is not repeated here."""
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 

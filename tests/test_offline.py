@@ -4,7 +4,6 @@ neither a run-time download nor a cache left by an earlier run can make them pas
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -1,5 +1,4 @@
 """The persistent Chroma index: reopen, filter by company, incremental rebuilds, atomic switch."""
-import dataclasses
 import json
 import os
 import shutil
