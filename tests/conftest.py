@@ -2,6 +2,7 @@
 built once per test session with the real bundled embedder."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -39,3 +40,48 @@ def gold() -> list[dict]:
     from rag.evaluate import load_gold
 
     return load_gold(GOLD)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def url_answers(url: str, expect: bytes | None = None) -> bool:
+    """True when a GET of url returns 200 (and, if given, exactly `expect` as its stripped body)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200 and (expect is None or r.read().strip() == expect)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running_server(cmd: list[str], ready, what: str, log_path: Path, timeout: float, **popen):
+    """Start a real server process, wait until ready() is true, yield, then stop it. A server that
+    exits or stays silent past the timeout fails the test with the tail of its log."""
+    import subprocess
+    import time
+
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **popen)
+        try:
+            deadline = time.time() + timeout
+            while not ready():
+                if proc.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    pytest.fail(f"{what} did not start:\n" + log_path.read_text(errors="replace")[-2000:])
+                time.sleep(0.2)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

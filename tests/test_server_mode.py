@@ -5,33 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import POLICIES, ROOT
+from conftest import POLICIES, ROOT, free_port, running_server, url_answers
 
 CHROMA = Path(sys.executable).parent / "chroma"
 TWO = ("sensus", "zensor")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def heartbeat(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+    return url_answers(f"{url}/api/v2/heartbeat")
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +28,10 @@ def chroma_server(tmp_path_factory):
     data = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(data / "server.log", "wb")
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    try:
-        deadline = time.time() + 45
-        while not heartbeat(url):
-            if proc.poll() is not None or time.time() > deadline:
-                log.flush()
-                pytest.fail("chroma run did not come up: " + (data / "server.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.2)
+    cmd = [str(CHROMA), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(cmd, lambda: heartbeat(url), "chroma run", data / "server.log", 45,
+                        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def run(args: list[str], url: str, local_store: Path, ok: bool = True) -> subprocess.CompletedProcess:
