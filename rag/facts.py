@@ -1,5 +1,5 @@
 """Facts that can be taken out of policy sentences without a model, and written in any language:
-durations ("maximaal een jaar" -> at most 1 year), dates, e-mail addresses, URLs, negations.
+durations ("maximaal een jaar" -> at most 1 year), dates, e-mail addresses, negations.
 
 Shared by the extractive answerer (to state facts in the user's language) and the verifier of
 generated answers (to check that every number in an answer occurs in its passages).
@@ -49,7 +49,6 @@ OPEN_DURATION = re.compile(
     r"pas plus longtemps|tant que|solange|so lange wie|nicht länger als|bewaartermijn|retention period|"
     r"durée de conservation|speicherdauer)\b", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+(?:@|\[at\])[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
-URL = re.compile(r"\bhttps?://[^\s)\]>\"']+|\bwww\.[^\s)\]>\"']+", re.IGNORECASE)
 MONTHS = ("januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|january|february|"
           "march|may|june|july|august|october|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|"
           "décembre|januar|februar|märz|juni|juli|oktober|dezember")
@@ -90,16 +89,8 @@ def emails(text: str) -> list[str]:
     return [e.replace("[at]", "@") for e in EMAIL.findall(text)]
 
 
-def urls(text: str) -> list[str]:
-    return [u.rstrip(".,;:") for u in URL.findall(text)]
-
-
 def dates(text: str) -> list[str]:
     return [m.group(0) for m in DATE.finditer(text)]
-
-
-def years(text: str) -> set[str]:
-    return set(re.findall(r"\b(?:19|20)\d{2}\b", text))
 
 
 EXCEPTION = re.compile(r"\b(tenzij|behalve|unless|except|sauf|à moins|es sei denn|außer|ausser)\b", re.IGNORECASE)

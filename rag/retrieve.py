@@ -42,19 +42,6 @@ class Passage:
     units: list[tuple[int, int]] = field(default_factory=list)  # citable spans (index/chunk.py)
     score: float = 0.0  # fused score, higher is better
     dense: float = 0.0  # best cosine similarity over embedders
-    ranks: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class EvidenceSentence:
-    start: int
-    end: int
-    text: str
-    section: str
-    score: float
-    dense: float
-    lexical: float
-    passage_rank: int
 
 
 # -- text normalisation for the lexical side ----------------------------------------------------
