@@ -124,7 +124,7 @@ def cmd_eval(args) -> int:
         raise QuestionError(f"no gold file at {args.gold}")
     result = evaluate(args.gold, _settings(args), backend=args.backend, k=args.k)
     if args.json:
-        _print_json({"k": result["k"], "rows": result["rows"]})
+        _print_json({"k": result["k"], "peak_rss_mb": result["peak_rss_mb"], "rows": result["rows"]})
     else:
         print(report(result))
     return 0

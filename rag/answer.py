@@ -160,22 +160,20 @@ def _join(items: list[str], language: str) -> str:
     return ", ".join(items[:-1]) + f" {phrase(language, 'and')} " + items[-1]
 
 
-def extractive_answer(question: str, language: str, company_name: str, citations: list[Citation],
-                      status: str) -> str:
-    if status == "not_found" or not citations:
-        return phrase(language, "not_found", company=company_name)
-    refs = "".join(f"[{c.n}]" for c in citations)
-    parts = []
+def direct_answer(question: str, language: str, company_name: str, citations: list[Citation]) -> tuple[str, str]:
+    """(verdict, facts): the parts of an answer that can be stated without a model and are true by
+    construction, in the question's language. The verdict is a plain yes/no on clear evidence; the
+    facts are the periods, e-mail addresses and dates the question asks for, each with its [n].
+    Either may be empty."""
     asked = concepts_in(question)
     expects = expected_facts(question, asked)
-    verdict = yes_or_no(question, language, citations, company_name)
-    if verdict:
-        kind, cited = verdict
+    verdict = ""
+    found = yes_or_no(question, language, citations, company_name)
+    if found:
+        kind, cited = found
         key = "no_except" if kind == "no" and has_exception(cited.text) else kind
-        parts.append(phrase(language, key, refs=f"[{cited.n}]"))
-        parts.append(phrase(language, "found", company=company_name, refs=refs))
-    else:
-        parts.append(phrase(language, "found", company=company_name, refs=refs))
+        verdict = phrase(language, key, refs=f"[{cited.n}]")
+    parts = []
     found_durations, seen = [], set()
     for c in citations:
         for d in durations(c.text):
@@ -200,7 +198,17 @@ def extractive_answer(question: str, language: str, company_name: str, citations
         found_dates = [f"{d} [{c.n}]" for c in citations for d in dates(c.text)[:1]]
         if found_dates:
             parts.append(phrase(language, "dates", items=_join(found_dates[:2], language)))
-    return " ".join(parts)
+    return verdict, " ".join(parts)
+
+
+def extractive_answer(question: str, language: str, company_name: str, citations: list[Citation],
+                      status: str) -> str:
+    if status == "not_found" or not citations:
+        return phrase(language, "not_found", company=company_name)
+    refs = "".join(f"[{c.n}]" for c in citations)
+    verdict, facts = direct_answer(question, language, company_name, citations)
+    found = phrase(language, "found", company=company_name, refs=refs)
+    return " ".join(part for part in (verdict, found, facts) if part)
 
 
 def build_extractive(question: str, language: str, company: str, company_name: str, source: str,
@@ -208,6 +216,8 @@ def build_extractive(question: str, language: str, company: str, company_name: s
     status = decide_status(question, evidence)
     citations = citations_from(cited_evidence(question, evidence), source, company, policy_language) \
         if status == "answered" else []
+    lead = " ".join(p for p in direct_answer(question, language, company_name, citations) if p) \
+        if status == "answered" else ""
     return Answer(company=company, question=question, language=language, status=status,
                   answer=extractive_answer(question, language, company_name, citations, status),
-                  citations=citations, backend="extractive")
+                  citations=citations, backend="extractive", lead=lead)

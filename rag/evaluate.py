@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from index.language import identify
 from index.settings import Settings
 
-from .chain import ask, source_text
+from .chain import ask, source_text, stream_ask
 from .schema import Answer
 
 
@@ -56,15 +57,35 @@ def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = No
         ask(gold[0]["company"], gold[0]["question"], settings=settings, backend=backend)
     rows = []
     for g in gold:
-        started = time.perf_counter()
-        answer = ask(g["company"], g["question"], settings=settings, backend=backend, id=g.get("id"))
-        elapsed = (time.perf_counter() - started) * 1000
+        answer, first = _timed_ask(g, settings, backend)
         row = score_answer(g, answer, source_text(g["company"], settings), k)
-        row.update(lang=g.get("lang", answer.language), ms=elapsed, id=g.get("id"), backend=answer.backend)
+        row.update(lang=g.get("lang", answer.language), ms=answer.timings_ms["total"], first_ms=first,
+                   model_first_ms=answer.timings_ms.get("first_model_words"), id=g.get("id"),
+                   backend=answer.backend, status_name=answer.status)
         rows.append(row)
         if progress:
             progress(len(rows), len(gold))
-    return {"rows": rows, "k": k}
+    return {"rows": rows, "k": k, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def _timed_ask(g: dict, settings: Settings, backend: str | None) -> tuple[Answer, float]:
+    """The final Answer of the streamed question and the ms until its first words were shown."""
+    started = time.perf_counter()
+    first = None
+    answer = None
+    for item in stream_ask(g["company"], g["question"], settings, backend=backend):
+        if first is None:
+            first = (time.perf_counter() - started) * 1000
+        if isinstance(item, Answer):
+            answer = item
+    answer.id = g.get("id")
+    answer.timings_ms["total"] = int((time.perf_counter() - started) * 1000)
+    return answer, first
+
+
+def _p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def report(result: dict) -> str:
@@ -77,11 +98,21 @@ def report(result: dict) -> str:
     lines = [header]
     for name in ["all"] + sorted(g for g in groups if g != "all"):
         rs = groups[name]
-        ms = sorted(r["ms"] for r in rs)
-        p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+        ms = [r["ms"] for r in rs]
+        p95 = _p(ms, 0.95)
         lines.append(f"{name:6} {len(rs):3}  {_pct([r['hit'] for r in rs]):>20}  {_pct([r['status'] for r in rs]):>16}  "
                      f"{_pct([r['language'] for r in rs]):>16}  {_pct([r['facts'] for r in rs]):>14}  "
                      f"{_pct([r['exact'] for r in rs]):>16}  {statistics.median(ms):7.0f}  {p95:7.0f}")
+    firsts = [r["first_ms"] for r in rows if r.get("first_ms") is not None]
+    model_firsts = [r["model_first_ms"] for r in rows if r.get("model_first_ms") is not None]
+    if firsts:
+        lines.append(f"first words shown: p50 {statistics.median(firsts):.0f} ms, p95 {_p(firsts, 0.95):.0f} ms"
+                     + (f"; first model-written words ({len(model_firsts)} answers): p50 "
+                        f"{statistics.median(model_firsts):.0f} ms, p95 {_p(model_firsts, 0.95):.0f} ms"
+                        if model_firsts else ""))
+    made_by = Counter("not_found" if r.get("status_name") == "not_found" else r["backend"] for r in rows)
+    lines.append("answers by: " + ", ".join(f"{name} {n}" for name, n in made_by.most_common())
+                 + (f"; peak RSS {result['peak_rss_mb']} MB" if result.get("peak_rss_mb") else ""))
     misses = [r["id"] for r in rows if r["hit"] is False or not r["status"] or not r["language"] or r["facts"] is False]
     if misses:
         lines.append("not perfect: " + ", ".join(str(m) for m in misses))

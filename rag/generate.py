@@ -60,7 +60,7 @@ from rag.verify import (
 log = logging.getLogger(__name__)
 
 PROMPTS_DIR = PROJECT_DIR / "prompts"
-MAX_SENTENCES = 4
+MAX_SENTENCES = 3  # of the model's text (the prompt asks for 1 to 3)
 MAX_PASSAGE_CHARS = 900
 
 
@@ -71,10 +71,10 @@ MAX_PASSAGE_CHARS = 900
 
 @lru_cache(maxsize=None)
 def _template(name: str) -> dict[str, str]:
-    """A prompt file split into its '### system' / '### user' blocks."""
+    """A prompt file split into its '### name' blocks (system, user, ...)."""
     text = (PROMPTS_DIR / name).read_text(encoding="utf-8")
     blocks: dict[str, str] = {}
-    for m in re.finditer(r"^### (system|user)\s*\n(.*?)(?=^### |\Z)", text, re.S | re.M):
+    for m in re.finditer(r"^### (\w+)\s*\n(.*?)(?=^### |\Z)", text, re.S | re.M):
         blocks[m.group(1)] = m.group(2).strip()
     return blocks
 
@@ -100,16 +100,18 @@ def format_passages(citations: Sequence[Citation]) -> str:
     return "\n".join(lines)
 
 
-def build_messages(question: str, language: str, citations: Sequence[Citation]) -> list[BaseMessage]:
-    """System + user message of prompts/answer.txt: the numbered passages and the question only."""
+def build_messages(question: str, language: str, citations: Sequence[Citation], lead: str = "") -> list[BaseMessage]:
+    """System + user message of prompts/answer.txt: the numbered passages and the question only.
+    With a ``lead`` (the verified direct answer the reader already sees) the model is asked to go
+    on from it (block ``user_lead``) instead of answering from scratch."""
     tpl = _template("answer.txt")
     asked = " ".join(without_instructions(question).split()) or "(no question: only an instruction to an assistant)"
-    fields = {"passages": format_passages(citations), "question": asked,
+    fields = {"passages": format_passages(citations), "question": asked, "lead": lead,
               **_language_fields(language)}
     messages: list[BaseMessage] = []
     if tpl.get("system"):
         messages.append(SystemMessage(content=tpl["system"].format(**fields)))
-    messages.append(HumanMessage(content=tpl["user"].format(**fields)))
+    messages.append(HumanMessage(content=tpl["user_lead" if lead else "user"].format(**fields)))
     return messages
 
 
@@ -161,15 +163,24 @@ def _group_problems(group: str, language: str, citations: Sequence[Citation], qu
 class _Attempt:
     """One model call, consumed incrementally; releases groups of sentences that pass their checks."""
 
-    def __init__(self, language: str, citations: Sequence[Citation], question: str, company: str):
+    def __init__(self, language: str, citations: Sequence[Citation], question: str, company: str,
+                 lead: str = ""):
         self.language, self.citations, self.question, self.company = language, citations, question, company
+        self.lead_sentences = [lead[a:b].strip() for a, b in sentence_spans(lead)] if lead else []
         self.raw = ""
         self.released: list[str] = []  # groups released (checked), in order
         self.consumed = 0  # chars of the cleaned text covered by released groups
         self.problems: list[str] = []
 
     def text(self) -> str:
-        return clean_text(self.raw)
+        """The cleaned model output, without sentences of the lead the model repeated."""
+        text = clean_text(self.raw)
+        for sentence in self.lead_sentences:
+            if text.startswith(sentence):
+                text = text[len(sentence):].lstrip()
+            elif sentence.startswith(text):
+                return ""  # still writing out a repeat of the lead
+        return text
 
     def feed(self, piece: str) -> list[str]:
         """Add model output; return the groups that became releasable. Sets self.problems on a failure.
@@ -263,51 +274,64 @@ def _run_attempt(chat_model: BaseChatModel, messages: list[BaseMessage], attempt
 
 def stream_answer(chat_model: BaseChatModel, question: str, language: str, citations: list[Citation],
                   fallback: Answer, backend_name: str, *, company: str | None = None) -> Iterator[str | Answer]:
-    """Yield verified text pieces as they become safe to show, then the final Answer (see module doc)."""
+    """Yield verified text pieces as they become safe to show, then the final Answer (see module doc).
+
+    When the extractive step found a direct answer (``fallback.lead``: a yes/no verdict, the periods,
+    dates or addresses asked for), it is true by construction, so it is yielded at once and the model
+    only writes the plain-words explanation that follows it."""
     started = time.perf_counter()
     company = company if company is not None else (fallback.company or "")
     if fallback.status == "not_found" or not citations:
         yield fallback
         return
-    messages = build_messages(question, language, citations)
+    lead = fallback.lead.strip()
+    messages = build_messages(question, language, citations, lead)
     problems: list[str] = []
-    released_any = False
-    first_words_ms = None
-    text = ""
+    released_model = False  # model text already shown: a retry then arrives only in the final Answer
+    first_words_ms = first_model_words_ms = None
+    if lead:
+        first_words_ms = int((time.perf_counter() - started) * 1000)
+        yield lead
     for attempt_no in range(2):
-        attempt = _Attempt(language, citations, question, company)
-        release = not released_any
+        attempt = _Attempt(language, citations, question, company, lead)
+        release = not released_model
         try:
             for group in _run_attempt(chat_model, messages, attempt, release):
-                if first_words_ms is None:
-                    first_words_ms = int((time.perf_counter() - started) * 1000)
-                piece = " " + group if released_any else group
-                released_any = True
+                now = int((time.perf_counter() - started) * 1000)
+                first_words_ms = now if first_words_ms is None else first_words_ms
+                first_model_words_ms = now if first_model_words_ms is None else first_model_words_ms
+                piece = " " + group if (released_model or lead) else group
+                released_model = True
                 yield piece
         except Exception as exc:  # the model server failed: say so, show the extractive answer
             yield _fallback(fallback, f"the {backend_name} generator failed ({type(exc).__name__}: {exc})",
                             started)
             return
-        text = attempt.answer_text()
-        problems = (attempt.problems or verify_answer(text, language, citations, question=question, company=company)
+        model_text = attempt.answer_text()
+        text = f"{lead} {model_text}".strip() if lead else model_text
+        problems = (attempt.problems
+                    or verify_answer(model_text, language, citations, question=question, company=company)
                     or completeness_problems(text, fallback.answer, language))
         log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.text(),
                  problems or "ok")
         if not problems:
-            tail = attempt.unreleased_tail(text)
+            tail = attempt.unreleased_tail(model_text)
             if release and tail:
-                if first_words_ms is None:
-                    first_words_ms = int((time.perf_counter() - started) * 1000)
-                yield (" " if released_any else "") + tail
+                now = int((time.perf_counter() - started) * 1000)
+                first_words_ms = now if first_words_ms is None else first_words_ms
+                first_model_words_ms = now if first_model_words_ms is None else first_model_words_ms
+                yield (" " if (released_model or lead) else "") + tail
             timings = {**fallback.timings_ms, "generate": int((time.perf_counter() - started) * 1000)}
             if first_words_ms is not None:
                 timings["first_words"] = first_words_ms
+            if first_model_words_ms is not None:
+                timings["first_model_words"] = first_model_words_ms
             yield dataclasses.replace(
                 fallback, answer=text, citations=list(citations), backend=backend_name, timings_ms=timings,
             )
             return
         if attempt_no == 0:
-            messages = build_retry_messages(messages, attempt.text() or text, problems, language)
+            messages = build_retry_messages(messages, attempt.text() or model_text, problems, language)
     yield _fallback(fallback, "the generated answer failed verification (" + "; ".join(problems[:3]) + ")",
                     started)
 

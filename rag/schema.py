@@ -34,6 +34,9 @@ class Answer:
     timings_ms: dict[str, int] = field(default_factory=dict)
     id: str | None = None
     notice: str | None = None  # e.g. "question shortened to 2000 characters", "fell back to extractive"
+    # The verified direct answer (yes/no verdict, the periods, dates, addresses asked for) in the
+    # question's language; a generated answer opens with it. Not part of the JSON contract.
+    lead: str = ""
 
     def to_json(self) -> dict:
         out = {

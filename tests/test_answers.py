@@ -94,6 +94,21 @@ def test_facts_are_stated_with_markers(sample_store):
     assert all(c.text not in answer.answer for c in answer.citations)
 
 
+def test_the_lead_is_the_verified_direct_answer_only(sample_store):
+    # what a generated answer opens with: the verdict and the facts asked for, never the boilerplate
+    retention = rag.ask("sensus", "How long do you keep my data?", settings=sample_store, backend="extractive")
+    assert retention.lead and retention.lead in retention.answer
+    assert all(p in retention.lead for p in ("1 year", "5 years", "7 years"))
+    assert "quoted sentences" not in retention.lead
+    no = rag.ask("engcode", "Vendez-vous mes données personnelles ?", settings=sample_store, backend="extractive")
+    assert no.lead.startswith("Non") and no.lead in no.answer
+    how = rag.ask("engcode", "Puis-je retirer mon consentement ?", settings=sample_store, backend="extractive")
+    assert how.status == "answered" and how.lead == ""  # nothing a template can state: the model explains
+    silent = rag.ask("zensor", "Does Zensor have an office in France?", settings=sample_store, backend="extractive")
+    assert silent.lead == ""
+    assert "lead" not in retention.to_json()  # internal: the JSON contract is unchanged
+
+
 def test_no_evidence_means_not_found():
     assert decide_status("Do you sell my data?", []) == "not_found"
 

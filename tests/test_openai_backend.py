@@ -187,3 +187,57 @@ def test_unmarked_sentences_get_the_marker_their_facts_pin_down(server, model):
     # without any fact to pin a passage down, nothing is attributed and the answer is refused
     server.replies = ["Sensus keeps your data carefully.", "Sensus keeps your data carefully."]
     assert generate_answer(model, QUESTION, "en", citations(), fallback(), "openai").backend == "extractive-fallback"
+
+
+# --- the lead: the verified direct answer the extractive step found is shown first ---------------
+
+LEAD = "Periods mentioned: at most 1 year [1] and 5 years [2]."
+EXPLANATION = ("Licence data is kept for at most one year after the contract ends [1]. "
+               "Messages sent through the website form are kept for five years [2].")
+
+
+def fallback_with_lead() -> Answer:
+    fb = fallback()
+    fb.answer = f"This is what the policy says [1][2][3]. {LEAD}"
+    fb.lead = LEAD
+    return fb
+
+
+def test_the_lead_comes_first_and_the_model_only_explains(server, model):
+    server.chunk_delay = 0.05
+    server.replies = [EXPLANATION]
+    arrivals, pieces, final = [], [], None
+    for item in stream_answer(model, QUESTION, "en", citations(), fallback_with_lead(), "openai"):
+        arrivals.append(time.perf_counter())
+        if isinstance(item, Answer):
+            final = item
+        else:
+            pieces.append(item)
+    assert pieces[0] == LEAD
+    assert arrivals[0] < server.sent_done_at[0]  # shown before the model had finished, not after
+    assert final.backend == "openai"
+    assert final.answer == f"{LEAD} {EXPLANATION}" == "".join(pieces)
+    assert final.timings_ms["first_words"] <= final.timings_ms["first_model_words"] <= final.timings_ms["generate"]
+    prompt = server.requests[0]["body"]["messages"][-1]["content"]
+    assert LEAD in prompt and "Do not repeat" in prompt
+
+
+def test_a_repeated_lead_is_not_shown_twice(server, model):
+    server.replies = [f"{LEAD} {EXPLANATION}"]
+    pieces, final = run_stream(model, fb=fallback_with_lead())
+    assert final.answer == f"{LEAD} {EXPLANATION}" == "".join(pieces)
+    assert final.answer.count("Periods mentioned") == 1
+
+
+def test_after_the_lead_a_bad_explanation_still_falls_back(server, model):
+    wrong = "Licence data is kept for 10 years [1]."
+    server.replies = [wrong, wrong]
+    pieces, final = run_stream(model, fb=fallback_with_lead())
+    assert pieces == [LEAD]  # the lead is true by construction; nothing of the model was shown
+    assert final.backend == "extractive-fallback" and LEAD in final.answer
+
+
+def test_the_lead_alone_is_no_plain_answer(server, model):
+    server.replies = [LEAD, LEAD]  # the model only repeats what the reader already sees
+    pieces, final = run_stream(model, fb=fallback_with_lead())
+    assert final.backend == "extractive-fallback"
