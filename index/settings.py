@@ -34,6 +34,7 @@ class Settings:
     openai_model: str = field(default_factory=lambda: _env("OPENAI_MODEL", "gpt-4o-mini"))
     openai_api_key: str | None = field(default_factory=lambda: _env("OPENAI_API_KEY"))
     local_threads: int = field(default_factory=lambda: int(_env("LOCAL_THREADS", "0")))  # 0: every core
+    local_runtime: str = field(default_factory=lambda: _env("LOCAL_RUNTIME", "auto"))  # auto, llama-cpp, xllamacpp
     llm_max_tokens: int = field(default_factory=lambda: int(_env("LLM_MAX_TOKENS", "220")))
     max_question_chars: int = field(default_factory=lambda: int(_env("MAX_QUESTION_CHARS", "2000")))
     chunk_tokens: int = field(default_factory=lambda: int(_env("CHUNK_TOKENS", "180")))

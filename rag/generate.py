@@ -115,6 +115,19 @@ def build_messages(question: str, language: str, citations: Sequence[Citation], 
     return messages
 
 
+def warm_up(chat_model: BaseChatModel) -> None:
+    """Load the model and have it read the fixed system prompt once: a local runtime keeps that
+    prefix cached (llama.cpp cache_prompt), so no question pays for it. Best effort."""
+    tpl = _template("answer.txt")
+    if not tpl.get("system"):
+        return
+    system = tpl["system"].format(passages="", question="", lead="", **_language_fields("en"))
+    try:
+        chat_model.invoke([SystemMessage(content=system)], max_tokens=1)
+    except Exception as exc:  # the first question will load it and report any problem
+        log.warning("warm-up of the chat model failed: %s", exc)
+
+
 def build_retry_messages(first: list[BaseMessage], previous_answer: str, problems: Sequence[str],
                          language: str) -> list[BaseMessage]:
     """The first conversation, the rejected answer, and prompts/rewrite.txt stating the problems."""

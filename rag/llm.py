@@ -1,24 +1,18 @@
 """Generator backends as LangChain chat models behind one small interface.
 
-    load_chat_model("local", settings)   # GGUF on the CPU through xllamacpp, loaded once per process
+    load_chat_model("local", settings)   # GGUF on the CPU (rag/runtimes.py), loaded once per process
     load_chat_model("openai", settings)  # any OpenAI-compatible server through langchain-openai
     available_backends(settings)         # ["extractive", "local"?, "openai"?]
     default_backend(settings)
 
 The "extractive" backend needs no chat model (rag/answer.py); ``load_chat_model`` refuses it.
 
-The local runtime (xllamacpp) always starts llama.cpp's HTTP server next to the in-process API we
-use. It is locked down: it binds 127.0.0.1 on a random port, requires a random API key that is
-never printed or stored, sends an empty Access-Control-Allow-Origin (browsers refuse every
-cross-origin request), has no web UI, no /slots, /props or /metrics, and never downloads anything.
+The local model runs in-process through one of the runtimes in rag/runtimes.py (llama-cpp-python
+compiled for this CPU, or the prebuilt xllamacpp wheel, whose HTTP listener is locked down).
 """
 from __future__ import annotations
 
 import os
-import queue
-import secrets
-import threading
-import time
 from typing import Any, Iterator
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -27,7 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, conv
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from index.settings import Settings, get_settings
-from rag import local_model
+from rag import local_model, runtimes
 
 BACKENDS = ("extractive", "local", "openai")
 DEFAULT_MAX_TOKENS = 220
@@ -38,136 +32,30 @@ class BackendUnavailable(RuntimeError):
     """The requested generator cannot be used here (model or runtime missing, no URL configured)."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Local runtime: one llama.cpp server per (model file, context, threads), shared by every caller
-# ---------------------------------------------------------------------------------------------
-
-
-class _LocalRuntime:
-    """A loaded GGUF model. Requests are serialised: one slot, 2 cores, no point in interleaving."""
-
-    def __init__(self, model_path: str, n_ctx: int, n_threads: int):
-        import xllamacpp
-
-        params = xllamacpp.CommonParams()
-        params.model.path = model_path
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
-        params.cpuparams.n_threads = n_threads
-        params.cpuparams_batch.n_threads = n_threads
-        params.warmup = True
-        params.offline = True  # never fetch anything
-        params.cache_prompt = True  # reuse the KV cache of the shared prompt prefix
-        # the HTTP listener that comes with the runtime: loopback only, random key, no CORS, no UI
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0
-        params.api_keys = [secrets.token_urlsafe(32)]
-        params.cors_origins = ""
-        params.cors_origins_explicit = True
-        params.cors_credentials = False
-        params.ui = False
-        params.endpoint_slots = False
-        params.endpoint_props = False
-        params.endpoint_metrics = False
-        params.n_threads_http = 1
-        try:
-            params.verbosity = int(os.environ.get("PLAINPOLICY_LLAMA_VERBOSITY", "0"))
-        except ValueError:
-            pass
-        self.model_path = model_path
-        self.lock = threading.Lock()
-        started = time.perf_counter()
-        self.server = xllamacpp.Server(params)
-        self.load_seconds = time.perf_counter() - started
-
-    @property
-    def address(self) -> str:
-        return self.server.listening_address
-
-    def complete(self, request: dict) -> dict:
-        request = {**request, "stream": False}
-        with self.lock:
-            result = self.server.handle_chat_completions(request)
-        if "choices" not in result:
-            raise RuntimeError(f"local model error: {result.get('message') or result}")
-        return result
-
-    def stream(self, request: dict) -> Iterator[str]:
-        """Yield content pieces. Closing the iterator early cancels the generation."""
-        request = {**request, "stream": True}
-        pieces: queue.Queue = queue.Queue()
-        cancel = threading.Event()
-        done = object()
-
-        def on_chunk(chunk: dict) -> bool:
-            if isinstance(chunk, dict) and chunk.get("choices"):
-                delta = chunk["choices"][0].get("delta") or {}
-                if delta.get("content"):
-                    pieces.put(delta["content"])
-            elif isinstance(chunk, dict) and ("error" in chunk or chunk.get("code")):
-                pieces.put(RuntimeError(f"local model error: {chunk.get('message') or chunk}"))
-                return True
-            return cancel.is_set()  # True stops the generation
-
-        def run() -> None:
-            try:
-                with self.lock:
-                    self.server.handle_chat_completions(request, on_chunk)
-            except Exception as exc:  # surfaced to the consumer
-                pieces.put(exc)
-            finally:
-                pieces.put(done)
-
-        worker = threading.Thread(target=run, name="plainpolicy-llm", daemon=True)
-        worker.start()
-        try:
-            while True:
-                item = pieces.get()
-                if item is done:
-                    break
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-        finally:
-            cancel.set()
-            worker.join()
-
-
-_RUNTIMES: dict[tuple, _LocalRuntime] = {}
-_RUNTIMES_LOCK = threading.Lock()
-
-
-def _runtime(model_path: str, n_ctx: int, n_threads: int) -> _LocalRuntime:
-    key = (model_path, n_ctx, n_threads)
-    with _RUNTIMES_LOCK:
-        rt = _RUNTIMES.get(key)
-        if rt is None:
-            rt = _RUNTIMES[key] = _LocalRuntime(model_path, n_ctx, n_threads)
-        return rt
-
-
 class LocalChatModel(BaseChatModel):
-    """A GGUF chat model run in-process by xllamacpp (llama.cpp), loaded lazily once per process."""
+    """A GGUF chat model run in-process by a llama.cpp runtime, loaded lazily once per process."""
 
     model_path: str
     n_ctx: int = 4096
     n_threads: int = 0  # 0: every core
+    runtime_name: str = "auto"  # rag.runtimes: auto, llama-cpp, xllamacpp
     max_tokens: int = DEFAULT_MAX_TOKENS
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 42
 
     @property
     def _llm_type(self) -> str:
-        return "xllamacpp"
+        return "local-gguf"
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "n_ctx": self.n_ctx, "max_tokens": self.max_tokens,
-                "temperature": self.temperature}
+                "temperature": self.temperature, "runtime": self.runtime_name}
 
     @property
-    def runtime(self) -> _LocalRuntime:
-        return _runtime(self.model_path, self.n_ctx, self.n_threads or (os.cpu_count() or 2))
+    def runtime(self):
+        return runtimes.get_runtime(self.runtime_name, self.model_path, self.n_ctx,
+                                    self.n_threads or (os.cpu_count() or 2))
 
     def load(self) -> "LocalChatModel":
         """Load the model now (otherwise on the first request)."""
@@ -230,13 +118,16 @@ def load_chat_model(backend: str, settings: Settings | None = None) -> BaseChatM
     settings = settings or get_settings()
     max_tokens = int(_setting(settings, "llm_max_tokens", DEFAULT_MAX_TOKENS))
     if backend == "local":
-        if not local_model.runtime_available():
-            raise BackendUnavailable("the local backend needs xllamacpp: pip install -r requirements-model.txt")
+        runtime_name = str(_setting(settings, "local_runtime", "auto"))
+        try:
+            runtimes.resolve_runtime(runtime_name)
+        except runtimes.RuntimeUnavailable as exc:
+            raise BackendUnavailable(f"the local backend: {exc}") from exc
         try:
             path = local_model.model_path(settings)
         except local_model.ModelError as exc:
             raise BackendUnavailable(str(exc)) from exc
-        return LocalChatModel(model_path=str(path), max_tokens=max_tokens,
+        return LocalChatModel(model_path=str(path), max_tokens=max_tokens, runtime_name=runtime_name,
                               n_threads=int(_setting(settings, "local_threads", 0)))
     if backend == "openai":
         if not settings.openai_base_url:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import os
 import sys
@@ -224,7 +223,9 @@ def model_available(settings: Settings | None = None) -> bool:
 
 
 def runtime_available() -> bool:
-    return importlib.util.find_spec("xllamacpp") is not None
+    from rag.runtimes import installed_runtimes
+
+    return bool(installed_runtimes())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -737,7 +737,7 @@ def topic_problems(text: str, citations: Sequence[Citation]) -> list[str]:
     for sentence in split_sentences(text):
         missing = key_concepts(concepts_in(strip_markers(sentence))) - covered
         if missing:
-            problems.append(f"the sentence '{_short(sentence)}' speaks of {', '.join(sorted(missing))}, "
+            problems.append(f"the sentence '{_short(sentence)}' speaks of {', '.join(m.replace('_', ' ') for m in sorted(missing))}, "
                             "which the passages do not mention")
     return problems
 

@@ -241,3 +241,17 @@ def test_the_lead_alone_is_no_plain_answer(server, model):
     server.replies = [LEAD, LEAD]  # the model only repeats what the reader already sees
     pieces, final = run_stream(model, fb=fallback_with_lead())
     assert final.backend == "extractive-fallback"
+
+
+def test_warm_up_reads_only_the_fixed_system_prompt_and_never_raises(server, model):
+    from rag.generate import build_messages, warm_up
+
+    server.replies = ["ok"]
+    warm_up(model)
+    body = server.requests[0]["body"]
+    assert [m["role"] for m in body["messages"]] == ["system"]
+    # the very prefix every question starts with, so a prompt cache can reuse it
+    assert body["messages"][0]["content"] == build_messages(QUESTION, "fr", citations())[0].content
+    assert body.get("max_tokens", body.get("max_completion_tokens")) == 1
+    server.replies = [(500, "boom")] * 3
+    warm_up(model)  # logged, not raised: the first question reports a broken server
