@@ -100,6 +100,9 @@ def worker_eval(store: Path, backend: str, gold: Path) -> dict:
             "hit": count("hit"), "status": count("status"), "language": count("language"),
             "facts": count("facts"), "exact": count("exact"),
             "generated": sum(r["backend"] == backend for r in rows),
+            "first_p50_ms": statistics.median(r["first_ms"] for r in rows),
+            "model_first_p50_ms": (statistics.median(m) if (m := [r["model_first_ms"] for r in rows
+                                                                   if r.get("model_first_ms") is not None]) else None),
             "misses": [r["id"] for r in rows if r["hit"] is False]}
 
 
@@ -204,6 +207,8 @@ def table(build: dict, backends: list[dict], skipped: list[dict], base: dict, lo
         name = b["backend"]
         rows += [
             (f"warm p50 / p95 per question, {name}", f"{b['p50_ms']:.0f} / {b['p95_ms']:.0f} ms", "-", "-", ""),
+            (f"first words shown p50 / first model-written words p50, {name}",
+             f"{b['first_p50_ms']:.0f} / {b['model_first_p50_ms'] or 0:.0f} ms", "-", "-", ""),
             (f"peak RSS, {name} process", f"{b['rss_mb']:.0f} MB", "-", "-", ""),
             (f"{name}: generated answers that passed verification (rest: extractive fallback)",
              f"{b['generated']}/{b['n']}", "-", "-", ""),

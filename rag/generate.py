@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 MAX_SENTENCES = 3  # of the model's text (the prompt asks for 1 to 3)
+MAX_SENTENCES_AFTER_LEAD = 2  # the direct answer is already there: 1 or 2 sentences explain it
 MAX_PASSAGE_CHARS = 900
 
 
@@ -180,6 +181,7 @@ class _Attempt:
                  lead: str = ""):
         self.language, self.citations, self.question, self.company = language, citations, question, company
         self.lead_sentences = [lead[a:b].strip() for a, b in sentence_spans(lead)] if lead else []
+        self.max_sentences = MAX_SENTENCES_AFTER_LEAD if lead else MAX_SENTENCES
         self.raw = ""
         self.released: list[str] = []  # groups released (checked), in order
         self.consumed = 0  # chars of the cleaned text covered by released groups
@@ -199,12 +201,12 @@ class _Attempt:
         """Add model output; return the groups that became releasable. Sets self.problems on a failure.
 
         A group is a run of complete sentences ending with one that carries a [n] marker; only the
-        first MAX_SENTENCES sentences are ever released.
+        first ``max_sentences`` sentences are ever released.
         """
         self.raw += piece
         text = self.text()
         out = []
-        spans = sentence_spans(text, final=False)[:MAX_SENTENCES]
+        spans = sentence_spans(text, final=False)[:self.max_sentences]
         group_start = self.consumed
         for a, b in spans:
             if b <= self.consumed or not marker_numbers(text[a:b]):
@@ -220,12 +222,12 @@ class _Attempt:
         return out
 
     def answer_text(self) -> str:
-        """The whole answer cut to MAX_SENTENCES sentences, without a sentence cut off by max_tokens,
+        """The whole answer cut to ``max_sentences`` sentences, without a sentence cut off by max_tokens,
         with markers attributed to unmarked sentences whose facts all come from one passage."""
         text = self.text()
         spans = sentence_spans(text)
-        if len(spans) > MAX_SENTENCES:
-            spans = spans[:MAX_SENTENCES]
+        if len(spans) > self.max_sentences:
+            spans = spans[:self.max_sentences]
         if len(spans) > 1 and not re.search(r"[.!?]['\"”»)]*(?:\s*\[[\d,\s–-]+\])*\s*$", text[spans[-1][0]:spans[-1][1]]):
             spans = spans[:-1]  # unfinished last sentence (the token limit cut it)
         if spans:
@@ -240,7 +242,7 @@ class _Attempt:
         return text[len(done):].strip()
 
     def too_long(self) -> bool:
-        return len(sentence_spans(self.text(), final=False)) > MAX_SENTENCES
+        return len(sentence_spans(self.text(), final=False)) > self.max_sentences
 
 
 def attribute_markers(text: str, citations: Sequence[Citation], language: str) -> str:

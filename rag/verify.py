@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from rag.concepts import concepts_in, key_concepts
+from rag.facts import OPEN_DURATION
 from rag.schema import Citation
 
 LANGUAGES = ("nl", "fr", "en", "de")
@@ -497,6 +498,15 @@ def answer_polarity(sentence: str) -> str | None:
     return None
 
 
+# "no fixed period" is the plain reading of an open retention ("as long as necessary"), which
+# itself carries no negation word: such a negative sentence is checked against OPEN_DURATION instead.
+_NO_FIXED_PERIOD = re.compile(
+    r"\b(fixed|specific|exact|precise|set|definite|vaste|vast|bepaalde|specifieke|exacte|precieze|fixe|"
+    r"précise|precise|déterminée|exacte|feste|festen|bestimmte|bestimmten|genaue|konkrete)\b.{0,30}?"
+    r"\b(period|periods|time|term|duration|limit|termijn|periode|duur|durée|délai|période|frist|dauer|zeitraum)\b",
+    re.IGNORECASE)
+
+
 def polarity_problems(text: str, citations: Sequence[Citation]) -> list[str]:
     by_n = {c.n: c for c in citations}
     problems: list[str] = []
@@ -518,7 +528,8 @@ def polarity_problems(text: str, citations: Sequence[Citation]) -> list[str]:
             problems.append(
                 f"the answer says yes, but the cited passage(s) {_refs(cited)} are negative (they say no / not)"
             )
-        elif negated and not any(ev_negated):
+        elif negated and not any(ev_negated) and not (
+                _NO_FIXED_PERIOD.search(sentence) and any(OPEN_DURATION.search(e) for e in evidence)):
             problems.append(
                 f"the sentence '{_short(sentence)}' is negative, but the cited passage(s) {_refs(cited)} contain no negation"
             )
@@ -632,7 +643,9 @@ def _entity_candidates(text: str, language: str) -> list[str]:
             tok = m.group(0).strip("'’-")
             between = sentence[prev_end:m.start()]
             prev_end = m.end()
-            initial = first_word or bool(re.search(r"[:;\n•]|^\s*[-*]\s", between))
+            # after ':' or a full stop the splitter kept inside the sentence ("etc. These") a capital
+            # says nothing about a name
+            initial = first_word or bool(re.search(r"[:;.!?\n•]|^\s*[-*]\s", between))
             first_word = False
             if not tok:
                 continue

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -124,8 +123,31 @@ def _run(question: str, company: str, citations: list[Citation]):
     return pieces, final
 
 
-def _local_ready() -> bool:
-    return importlib.util.find_spec("xllamacpp") is not None and local_model.model_available(Settings())
+def _local_ready(runtime: str = "auto") -> bool:
+    from rag.runtimes import installed_runtimes
+
+    wanted = installed_runtimes() if runtime == "auto" else [r for r in installed_runtimes() if r == runtime]
+    return bool(wanted) and local_model.model_available(Settings())
+
+
+def test_runtime_choice_is_checked():
+    from rag.runtimes import RuntimeUnavailable, installed_runtimes, resolve_runtime
+
+    with pytest.raises(RuntimeUnavailable, match="unknown local runtime"):
+        resolve_runtime("vllm")
+    installed = installed_runtimes()
+    if installed:
+        assert resolve_runtime("auto") == installed[0]  # llama-cpp (compiled here) first when present
+    for name in {"llama-cpp", "xllamacpp"} - set(installed):
+        with pytest.raises(RuntimeUnavailable, match="not installed"):
+            resolve_runtime(name)
+
+
+def test_unknown_runtime_setting_makes_the_backend_unavailable(tmp_path):
+    from rag.llm import BackendUnavailable, load_chat_model
+
+    with pytest.raises(BackendUnavailable, match="unknown local runtime"):
+        load_chat_model("local", Settings(local_runtime="vllm"))
 
 
 @pytest.mark.slow
@@ -154,14 +176,34 @@ def test_local_model_never_shows_an_unverified_answer():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _local_ready(), reason="local model not installed (make setup without PLAINPOLICY_SKIP_MODEL)")
+@pytest.mark.parametrize("runtime", ["llama-cpp", "xllamacpp"])
+def test_each_runtime_streams_a_completion_and_reuses_the_prompt_prefix(runtime):
+    if not _local_ready(runtime):
+        pytest.skip(f"{runtime} runtime or model not installed")
+    from rag.llm import load_chat_model
+
+    model = load_chat_model("local", Settings(local_runtime=runtime))
+    assert model.runtime.name == runtime
+    request = {"messages": [{"role": "system", "content": "Answer in one short English sentence."},
+                            {"role": "user", "content": "What colour is the sky on a clear day?"}],
+               "max_tokens": 16, "temperature": 0.0, "seed": 1}
+    pieces = list(model.runtime.stream(request))
+    assert len(pieces) > 1 and "blue" in "".join(pieces).lower()  # streamed, piece by piece
+    stream = model.runtime.stream({**request, "max_tokens": 200})
+    next(stream)
+    stream.close()  # stopping early frees the runtime for the next request
+    assert "blue" in model.runtime.complete(request)["choices"][0]["message"]["content"].lower()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _local_ready("xllamacpp"), reason="xllamacpp runtime or model not installed")
 def test_runtime_listener_is_loopback_keyed_and_refuses_cross_origin():
     import urllib.error
     import urllib.request
 
     from rag.llm import load_chat_model
 
-    runtime = load_chat_model("local", Settings()).runtime
+    runtime = load_chat_model("local", Settings(local_runtime="xllamacpp")).runtime
     address = runtime.address
     assert address.startswith("http://127.0.0.1:")
 

@@ -216,3 +216,35 @@ def test_a_generated_answer_may_not_drop_the_facts_of_the_extractive_one():
     assert poorer and "5 years" in poorer[0] and "info@x.be" in poorer[0]
     assert completeness_problems("Data is kept at most a year [1], five years [4] or 7 years [3]; "
                                  "write to info@x.be [2].", extractive, "en") == []
+
+
+def test_no_fixed_period_is_the_plain_reading_of_an_open_retention():
+    open_retention = [plain(1, "Wij bewaren uw gegevens zolang als nodig is om onze diensten te leveren.")]
+    for answer, language in [("The policy gives no fixed period: data is kept as long as needed for the services [1].", "en"),
+                             ("La politique ne fixe pas de durée précise pour conserver vos données [1].", "fr")]:
+        assert verify_answer(answer, language, open_retention) == [], answer
+    # the same exemption does not cover a negation the passage does not make
+    assert any("negative" in p for p in verify_answer(
+        "The data is not kept as long as needed for the services [1].", "en", open_retention))
+    # and it needs an open retention in the passage: over a fixed period it is a flipped claim
+    fixed = [plain(1, "Wij bewaren uw gegevens vijf jaar na het einde van de overeenkomst.")]
+    assert any("negative" in p for p in verify_answer(
+        "The policy gives no fixed period for keeping your data [1].", "en", fixed))
+
+
+def test_a_capital_after_an_abbreviation_is_no_name():
+    passage = [plain(1, "Tracking cookies tonen relevante advertenties op uw computer, tablet, enz. en bouwen een profiel op.")]
+    answer = "Tracking cookies show relevant ads on your computer, tablet, etc. These cookies build a profile [1]."
+    assert not any("These" in p for p in verify_answer(answer, "en", passage))
+
+
+def test_common_words_are_not_read_as_privacy_topics():
+    from rag.concepts import concepts_in
+
+    assert "consent" not in concepts_in("Data is kept according to the law until the agreement ends.")
+    assert "sensitive" not in concepts_in("Oui, la politique de confidentialité le prévoit.")
+    assert "security" not in concepts_in("sur base de vos intérêts; make sure")
+    assert "transfer_abroad" not in concepts_in("your data is transferred to the buyer of the company")
+    assert "transfer_abroad" in concepts_in("Do you transfer my data outside the EU?")
+    assert "object" in concepts_in("Can I limit the use of my data?")
+    assert "object" not in concepts_in("There is no time limit.")
