@@ -9,6 +9,13 @@ gets one retry that states the problems (prompts/rewrite.txt); if that fails too
 ``fallback`` Answer is returned with ``backend="extractive-fallback"`` and a ``notice`` saying why.
 When ``fallback.status == "not_found"`` (or there are no citations) the model is not called at all.
 
+The lead: when the extractive step found a direct answer (``fallback.lead``: a yes/no verdict on
+clear evidence, the periods, dates or e-mail addresses asked for, in the question's language), that
+text is true by construction. It is released at once as the first piece, and the model is asked
+only for the plain-words explanation that follows it (block ``user_lead``, at most
+MAX_SENTENCES_AFTER_LEAD sentences, over the MAX_PASSAGES_AFTER_LEAD best passages). The answer is
+the lead plus the verified explanation; a sentence of the lead the model repeats is dropped.
+
 Streaming contract (``stream_answer``)
 --------------------------------------
 The iterator yields zero or more ``str`` pieces, then exactly one ``Answer`` (always last).
@@ -62,6 +69,9 @@ log = logging.getLogger(__name__)
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 MAX_SENTENCES = 3  # of the model's text (the prompt asks for 1 to 3)
 MAX_SENTENCES_AFTER_LEAD = 2  # the direct answer is already there: 1 or 2 sentences explain it
+# After a lead the model sees only the best passages: the lead already states the facts of the
+# others, and every passage is prompt the 2-core CPU must read before the first word (~60 tokens/s).
+MAX_PASSAGES_AFTER_LEAD = 3
 MAX_PASSAGE_CHARS = 900
 
 
@@ -300,7 +310,8 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         yield fallback
         return
     lead = fallback.lead.strip()
-    messages = build_messages(question, language, citations, lead)
+    given = citations[:MAX_PASSAGES_AFTER_LEAD] if lead else citations  # what the model sees and may cite
+    messages = build_messages(question, language, given, lead)
     problems: list[str] = []
     released_model = False  # model text already shown: a retry then arrives only in the final Answer
     first_words_ms = first_model_words_ms = None
@@ -308,7 +319,7 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         first_words_ms = int((time.perf_counter() - started) * 1000)
         yield lead
     for attempt_no in range(2):
-        attempt = _Attempt(language, citations, question, company, lead)
+        attempt = _Attempt(language, given, question, company, lead)
         release = not released_model
         try:
             for group in _run_attempt(chat_model, messages, attempt, release):
@@ -325,7 +336,7 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         model_text = attempt.answer_text()
         text = f"{lead} {model_text}".strip() if lead else model_text
         problems = (attempt.problems
-                    or verify_answer(model_text, language, citations, question=question, company=company)
+                    or verify_answer(model_text, language, given, question=question, company=company)
                     or completeness_problems(text, fallback.answer, language))
         log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.text(),
                  problems or "ok")

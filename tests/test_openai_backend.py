@@ -219,7 +219,7 @@ def test_the_lead_comes_first_and_the_model_only_explains(server, model):
     assert final.answer == f"{LEAD} {EXPLANATION}" == "".join(pieces)
     assert final.timings_ms["first_words"] <= final.timings_ms["first_model_words"] <= final.timings_ms["generate"]
     prompt = server.requests[0]["body"]["messages"][-1]["content"]
-    assert LEAD in prompt and "Do not repeat" in prompt
+    assert LEAD in prompt and "Already shown" in prompt
 
 
 def test_a_repeated_lead_is_not_shown_twice(server, model):
@@ -255,3 +255,17 @@ def test_warm_up_reads_only_the_fixed_system_prompt_and_never_raises(server, mod
     assert body.get("max_tokens", body.get("max_completion_tokens")) == 1
     server.replies = [(500, "boom")] * 3
     warm_up(model)  # logged, not raised: the first question reports a broken server
+
+
+def test_after_a_lead_the_model_reads_only_the_best_passages(server, model):
+    extra = Citation(n=4, text="Boekhoudgegevens worden zeven jaar bewaard.", source="policies/sensus.txt", start=0,
+                     end=43, section="Bewaartermijn", score=0.5, language="nl", company="sensus")
+    fb = fallback_with_lead()
+    fb.citations = citations() + [extra]
+    fb.lead = fb.lead.replace(".", ", 7 years [4].")
+    server.replies = [EXPLANATION]
+    final = generate_answer(model, QUESTION, "en", fb.citations, fb, "openai")
+    prompt = server.requests[0]["body"]["messages"][-1]["content"]
+    assert "[3] " in prompt and "[4] " not in prompt and extra.text not in prompt
+    assert final.backend == "openai" and final.citations == fb.citations  # every quote still shown
+    assert final.answer.startswith(fb.lead)
