@@ -53,19 +53,32 @@ def _pct(values: list) -> str:
 def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = None, k: int = 3,
              progress=None) -> dict:
     gold = load_gold(gold_path)
-    if gold:  # warm-up: models load once, outside the timed questions
-        ask(gold[0]["company"], gold[0]["question"], settings=settings, backend=backend)
+    if gold:  # warm-up, as a running app is warm: embedders and index loaded, chat model read its
+        # system prompt (not a gold question: its whole prompt would then be cached)
+        ask(gold[0]["company"], "privacy", settings=settings, backend="extractive")
+        _warm_chat_model(settings, backend)
     rows = []
     for g in gold:
         answer, first = _timed_ask(g, settings, backend)
         row = score_answer(g, answer, source_text(g["company"], settings), k)
         row.update(lang=g.get("lang", answer.language), ms=answer.timings_ms["total"], first_ms=first,
                    model_first_ms=answer.timings_ms.get("first_model_words"), id=g.get("id"),
-                   backend=answer.backend, status_name=answer.status)
+                   backend=answer.backend, status_name=answer.status, answer=answer.answer)
         rows.append(row)
         if progress:
             progress(len(rows), len(gold))
     return {"rows": rows, "k": k, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def _warm_chat_model(settings: Settings, backend: str | None) -> None:
+    from .chain import resolve_backend
+
+    name = resolve_backend(settings, backend)
+    if name != "extractive":
+        from .generate import warm_up
+        from .llm import load_chat_model
+
+        warm_up(load_chat_model(name, settings))
 
 
 def _timed_ask(g: dict, settings: Settings, backend: str | None) -> tuple[Answer, float]:

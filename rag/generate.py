@@ -52,6 +52,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from index.settings import PROJECT_DIR
 from rag.schema import Answer, Citation
 from rag.verify import (
+    answer_polarity,
     completeness_problems,
     entity_problems,
     extract_facts,
@@ -59,6 +60,8 @@ from rag.verify import (
     marker_numbers,
     polarity_problems,
     sentence_spans,
+    split_sentences,
+    strip_markers,
     verify_answer,
     verify_sentence,
     without_instructions,
@@ -198,13 +201,18 @@ class _Attempt:
         self.problems: list[str] = []
 
     def text(self) -> str:
-        """The cleaned model output, without sentences of the lead the model repeated."""
+        """The cleaned model output, without its opening sentences that only repeat the lead (or a
+        bare "Yes."/"No." after it): the reader already sees them."""
         text = clean_text(self.raw)
-        for sentence in self.lead_sentences:
-            if text.startswith(sentence):
-                text = text[len(sentence):].lstrip()
-            elif sentence.startswith(text):
-                return ""  # still writing out a repeat of the lead
+        if not self.lead_sentences:
+            return text
+        while True:
+            spans = sentence_spans(text, final=False)
+            if not spans or not repeats_lead(text[spans[0][0]:spans[0][1]], self.lead_sentences):
+                break
+            text = text[spans[0][1]:].lstrip()
+        if text and any(_fold(lead).startswith(_fold(text)) for lead in self.lead_sentences):
+            return ""  # still writing out a repeat of the lead
         return text
 
     def feed(self, piece: str) -> list[str]:
@@ -223,6 +231,7 @@ class _Attempt:
                 continue  # already released, or held until a marked sentence completes the group
             group = text[group_start:b].strip()
             problems = _group_problems(group, self.language, self.citations, self.question, self.company)
+            problems += verdict_problems(group, self.lead_sentences)
             if problems:
                 self.problems = problems
                 return out
@@ -253,6 +262,41 @@ class _Attempt:
 
     def too_long(self) -> bool:
         return len(sentence_spans(self.text(), final=False)) > self.max_sentences
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.findall(r"\w+", strip_markers(text).lower()))
+
+
+def repeats_lead(sentence: str, lead_sentences: Sequence[str]) -> bool:
+    """A sentence that says again what a lead sentence says: the same words give or take a few
+    (Jaccard >= 0.6: "Non: la politique l'exclut" = "Non : la politique l'exclut"), or only the
+    yes/no word of a verdict lead ("Ja [1].")."""
+    words = set(_fold(sentence).split())
+    if not words:
+        return True
+    for lead in lead_sentences:
+        lead_words = set(_fold(lead).split())
+        if lead_words and len(words & lead_words) / len(words | lead_words) >= 0.6:
+            return True
+    verdict = lead_verdict(lead_sentences)
+    return bool(verdict) and len(words) <= 2 and answer_polarity(sentence) == verdict
+
+
+def lead_verdict(lead_sentences: Sequence[str]) -> str | None:
+    """'yes' / 'no' when the lead opens with a verdict."""
+    return answer_polarity(lead_sentences[0]) if lead_sentences else None
+
+
+def verdict_problems(text: str, lead_sentences: Sequence[str]) -> list[str]:
+    """A sentence opening with "yes" after a "no" lead (or the other way round) contradicts the
+    verdict the reader already sees, whatever passage it cites ("No [1]. Yes, we sell your data [2].")."""
+    verdict = lead_verdict(lead_sentences)
+    if not verdict:
+        return []
+    return [f"the sentence '{sentence[:70]}' says {said}, but the answer is {verdict}: do not start with yes or no"
+            for sentence in split_sentences(text)
+            if (said := answer_polarity(sentence)) and said != verdict]
 
 
 def attribute_markers(text: str, citations: Sequence[Citation], language: str) -> str:
@@ -337,6 +381,7 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         text = f"{lead} {model_text}".strip() if lead else model_text
         problems = (attempt.problems
                     or verify_answer(model_text, language, given, question=question, company=company)
+                    + verdict_problems(model_text, attempt.lead_sentences)
                     or completeness_problems(text, fallback.answer, language))
         log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.text(),
                  problems or "ok")

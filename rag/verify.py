@@ -755,6 +755,24 @@ def topic_problems(text: str, citations: Sequence[Citation]) -> list[str]:
     return problems
 
 
+MIN_SENTENCE_WORDS = 3
+
+
+def fragment_problems(text: str) -> list[str]:
+    """Sentences with fewer than MIN_SENTENCE_WORDS words ("[2].", "Cookies pour [1].": cut-off or
+    empty sentences, not statements a reader can use). A bare "Yes." / "Nee." opener is an answer."""
+    problems = []
+    for sentence in split_sentences(text):
+        if answer_polarity(sentence) is None and len(re.findall(r"[^\W\d_]+", strip_markers(sentence))) < MIN_SENTENCE_WORDS:
+            problems.append(f"'{_short(sentence)}' is not a full sentence")
+    if _LONE_MARKER.search(text):  # "... pour [1]. [2]. [3].": numbers standing as sentences
+        problems.append("a passage number stands alone, without a sentence: it is not a full sentence")
+    return problems
+
+
+_LONE_MARKER = re.compile(r"\]\s*[.!?]\s*(?:\[\d{1,2}\]\s*)+[.!?]")
+
+
 def verify_sentence(sentence: str, language: str, citations: Sequence[Citation], *,
                     question: str = "", company: str = "") -> list[str]:
     """Checks decidable on one sentence while a stream goes on: markers valid, facts present, language.
@@ -763,6 +781,7 @@ def verify_sentence(sentence: str, language: str, citations: Sequence[Citation],
     whole-answer check then narrows them to the cited ones.
     """
     problems = marker_problems(sentence, citations, require=False)
+    problems += fragment_problems(sentence)
     problems += fact_problems(sentence, [c.text for c in citations], language)
     problems += language_problems(sentence, language, _names(citations, question, company), min_words=4, min_prob=0.95)
     return problems
@@ -778,6 +797,7 @@ def verify_answer(text: str, language: str, citations: list[Citation], *, questi
         # "No. [1]" is true but says nothing to someone who cannot read the passage, and its
         # language cannot be told: ask for a sentence.
         problems.append(f"the answer is too short: write at least one full sentence of {MIN_ANSWER_WORDS} words or more")
+    problems += fragment_problems(text)
     by_n = {c.n: c for c in citations}
     cited = [by_n[n] for n in dict.fromkeys(marker_numbers(text)) if n in by_n] or list(citations)
     problems += fact_problems(text, [c.text for c in cited], language)

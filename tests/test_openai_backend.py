@@ -269,3 +269,32 @@ def test_after_a_lead_the_model_reads_only_the_best_passages(server, model):
     assert "[3] " in prompt and "[4] " not in prompt and extra.text not in prompt
     assert final.backend == "openai" and final.citations == fb.citations  # every quote still shown
     assert final.answer.startswith(fb.lead)
+
+
+def test_after_a_no_lead_a_yes_sentence_is_a_contradiction(server, model):
+    fb = fallback()
+    fb.lead = "No: the policy rules this out [3]."
+    fb.answer = fb.lead + " This is what the policy says [1][2][3]."
+    contradiction = "Yes, Sensus sells your personal data when it sells its business [1]."
+    server.replies = [contradiction, contradiction]
+    pieces, final = run_stream(model, question="Do you sell my data?", fb=fb)
+    assert pieces == [fb.lead] and final.backend == "extractive-fallback"
+    assert "says yes, but the answer is no" in final.notice
+
+
+def test_a_reworded_repeat_of_the_lead_and_a_bare_verdict_are_dropped(server, model):
+    fb = fallback()
+    fb.lead = "Non : la politique l'exclut [3]."
+    fb.answer = fb.lead
+    fb.language = "fr"
+    server.replies = ["Non: la politique l’exclut [3]. Non [3]. Sensus ne vend pas vos données personnelles à des tiers [3]."]
+    pieces, final = run_stream(model, language="fr", question="Vendez-vous mes données ?", fb=fb)
+    assert final.backend == "openai", final.notice
+    assert final.answer == "Non : la politique l'exclut [3]. Sensus ne vend pas vos données personnelles à des tiers [3]."
+
+
+def test_sentences_without_words_are_refused(server, model):
+    server.replies = ["Sensus keeps licence data for at most one year [1]. [2]. [3].",
+                      "Sensus keeps licence data for at most one year [1]. [2]. [3]."]
+    pieces, final = run_stream(model)
+    assert final.backend == "extractive-fallback" and "not a full sentence" in final.notice
