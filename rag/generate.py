@@ -120,7 +120,8 @@ def build_messages(question: str, language: str, citations: Sequence[Citation], 
     on from it (block ``user_lead``) instead of answering from scratch."""
     tpl = _template("answer.txt")
     asked = " ".join(without_instructions(question).split()) or "(no question: only an instruction to an assistant)"
-    fields = {"passages": format_passages(citations), "question": asked, "lead": lead,
+    # the lead's markers may point at passages the model does not see: it gets the words only
+    fields = {"passages": format_passages(citations), "question": asked, "lead": re.sub(r"\s+([.,;:!?])", r"\1", " ".join(strip_markers(lead).split())),
               **_language_fields(language)}
     messages: list[BaseMessage] = []
     if tpl.get("system"):
@@ -200,14 +201,15 @@ class _Attempt:
         self.consumed = 0  # chars of the cleaned text covered by released groups
         self.problems: list[str] = []
 
-    def text(self) -> str:
+    def text(self, final: bool = False) -> str:
         """The cleaned model output, without its opening sentences that only repeat the lead (or a
-        bare "Yes."/"No." after it): the reader already sees them."""
+        bare "Yes."/"No." after it): the reader already sees them. ``final``: the output is complete,
+        so its last sentence counts as a sentence too."""
         text = clean_text(self.raw)
         if not self.lead_sentences:
             return text
         while True:
-            spans = sentence_spans(text, final=False)
+            spans = sentence_spans(text, final=final)
             if not spans or not repeats_lead(text[spans[0][0]:spans[0][1]], self.lead_sentences):
                 break
             text = text[spans[0][1]:].lstrip()
@@ -243,7 +245,7 @@ class _Attempt:
     def answer_text(self) -> str:
         """The whole answer cut to ``max_sentences`` sentences, without a sentence cut off by max_tokens,
         with markers attributed to unmarked sentences whose facts all come from one passage."""
-        text = self.text()
+        text = self.text(final=True)
         spans = sentence_spans(text)
         if len(spans) > self.max_sentences:
             spans = spans[:self.max_sentences]
@@ -379,7 +381,12 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
             return
         model_text = attempt.answer_text()
         text = f"{lead} {model_text}".strip() if lead else model_text
-        problems = (attempt.problems
+        if lead and not model_text and attempt.raw.strip():
+            problems = ["the answer only repeats the short answer the reader already sees: explain in other words "
+                        "what the passages say about the question"]
+        else:
+            problems = []
+        problems = (attempt.problems or problems
                     or verify_answer(model_text, language, given, question=question, company=company)
                     + verdict_problems(model_text, attempt.lead_sentences)
                     or completeness_problems(text, fallback.answer, language))
