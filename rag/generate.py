@@ -72,8 +72,8 @@ log = logging.getLogger(__name__)
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 MAX_SENTENCES = 3  # of the model's text (the prompt asks for 1 to 3)
 MAX_SENTENCES_AFTER_LEAD = 2  # the direct answer is already there: 1 or 2 sentences explain it
-# After a lead the model sees only the best passages: the lead already states the facts of the
-# others, and every passage is prompt the 2-core CPU must read before the first word (~60 tokens/s).
+# After a lead the model sees only the best passages and those the lead cites: every passage is
+# prompt the 2-core CPU must read before the first word (~60 tokens/s).
 MAX_PASSAGES_AFTER_LEAD = 3
 MAX_PASSAGE_CHARS = 900
 
@@ -120,8 +120,7 @@ def build_messages(question: str, language: str, citations: Sequence[Citation], 
     on from it (block ``user_lead``) instead of answering from scratch."""
     tpl = _template("answer.txt")
     asked = " ".join(without_instructions(question).split()) or "(no question: only an instruction to an assistant)"
-    # the lead's markers may point at passages the model does not see: it gets the words only
-    fields = {"passages": format_passages(citations), "question": asked, "lead": re.sub(r"\s+([.,;:!?])", r"\1", " ".join(strip_markers(lead).split())),
+    fields = {"passages": format_passages(citations), "question": asked, "lead": lead,
               **_language_fields(language)}
     messages: list[BaseMessage] = []
     if tpl.get("system"):
@@ -356,7 +355,9 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         yield fallback
         return
     lead = fallback.lead.strip()
-    given = citations[:MAX_PASSAGES_AFTER_LEAD] if lead else citations  # what the model sees and may cite
+    # what the model sees and may cite: after a lead, the best passages and those the lead rests on
+    lead_refs = set(marker_numbers(lead))
+    given = [c for i, c in enumerate(citations) if not lead or i < MAX_PASSAGES_AFTER_LEAD or c.n in lead_refs]
     messages = build_messages(question, language, given, lead)
     problems: list[str] = []
     released_model = False  # model text already shown: a retry then arrives only in the final Answer
@@ -390,7 +391,7 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
                     or verify_answer(model_text, language, given, question=question, company=company)
                     + verdict_problems(model_text, attempt.lead_sentences)
                     or completeness_problems(text, fallback.answer, language))
-        log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.text(),
+        log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.raw,
                  problems or "ok")
         if not problems:
             tail = attempt.unreleased_tail(model_text)
