@@ -765,6 +765,8 @@ def fragment_problems(text: str) -> list[str]:
     for sentence in split_sentences(text):
         if answer_polarity(sentence) is None and len(re.findall(r"[^\W\d_]+", strip_markers(sentence))) < MIN_SENTENCE_WORDS:
             problems.append(f"'{_short(sentence)}' is not a full sentence")
+    if re.search(r":\s*(?:\[\d{1,2}\]\s*)*[.!?]?\s*$", strip_markers(text).strip() or "x") or re.search(r":\s*(?:\[\d{1,2}\]\s*)+$", text.strip()):
+        problems.append("the answer stops at a colon: the list it announces is missing")
     if _LONE_MARKER.search(text):  # "... pour [1]. [2]. [3].": numbers standing as sentences
         problems.append("a passage number stands alone, without a sentence: it is not a full sentence")
     return problems
