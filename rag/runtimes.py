@@ -18,6 +18,7 @@ the KV cache of the previous prompt, so a shared prefix (the fixed system prompt
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import queue
@@ -66,6 +67,14 @@ class LlamaCppRuntime:
         self.llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                          flash_attn=True, seed=42, verbose=False)
         self.load_seconds = time.perf_counter() - started
+        # free the model while the interpreter is still whole: llama-cpp-python's own __del__ at
+        # exit runs after its module globals are gone and prints a TypeError
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        if llm is not None:
+            llm.close()
 
     @staticmethod
     def _arguments(request: dict) -> dict:
