@@ -11,10 +11,11 @@ When ``fallback.status == "not_found"`` (or there are no citations) the model is
 
 The lead: when the extractive step found a direct answer (``fallback.lead``: a yes/no verdict on
 clear evidence, the periods, dates or e-mail addresses asked for, in the question's language), that
-text is true by construction. It is released at once as the first piece, and the model is asked
-only for the plain-words explanation that follows it (block ``user_lead``, at most
-MAX_SENTENCES_AFTER_LEAD sentences, over the MAX_PASSAGES_AFTER_LEAD best passages). The answer is
-the lead plus the verified explanation; a sentence of the lead the model repeats is dropped.
+text is true by construction. It is released at once as the first piece, and the model writes the
+plain-words explanation that follows it (at most MAX_SENTENCES_AFTER_LEAD sentences, over the
+MAX_PASSAGES_AFTER_LEAD best passages and those the lead cites, one attempt). The answer is the lead
+plus the verified explanation; what the model repeats of the lead, and a yes/no opener agreeing
+with it, are dropped; a yes/no opener contradicting it fails verification.
 
 Streaming contract (``stream_answer``)
 --------------------------------------
@@ -116,16 +117,17 @@ def format_passages(citations: Sequence[Citation]) -> str:
 
 def build_messages(question: str, language: str, citations: Sequence[Citation], lead: str = "") -> list[BaseMessage]:
     """System + user message of prompts/answer.txt: the numbered passages and the question only.
-    With a ``lead`` (the verified direct answer the reader already sees) the model is asked to go
-    on from it (block ``user_lead``) instead of answering from scratch."""
+    With a ``lead`` (the verified direct answer the reader already sees) the model is asked for
+    1 or 2 sentences; it is not shown the lead (measured: a 1.5B model told about it mostly copies
+    it), its repeats of the lead are dropped instead (``_Attempt.text``)."""
     tpl = _template("answer.txt")
     asked = " ".join(without_instructions(question).split()) or "(no question: only an instruction to an assistant)"
-    fields = {"passages": format_passages(citations), "question": asked, "lead": lead,
-              **_language_fields(language)}
+    fields = {"passages": format_passages(citations), "question": asked,
+              "sentences": "1 or 2" if lead else "1 to 3", **_language_fields(language)}
     messages: list[BaseMessage] = []
     if tpl.get("system"):
         messages.append(SystemMessage(content=tpl["system"].format(**fields)))
-    messages.append(HumanMessage(content=tpl["user_lead" if lead else "user"].format(**fields)))
+    messages.append(HumanMessage(content=tpl["user"].format(**fields)))
     return messages
 
 
@@ -135,7 +137,7 @@ def warm_up(chat_model: BaseChatModel) -> None:
     tpl = _template("answer.txt")
     if not tpl.get("system"):
         return
-    system = tpl["system"].format(passages="", question="", lead="", **_language_fields("en"))
+    system = tpl["system"].format(passages="", question="", sentences="", **_language_fields("en"))
     try:
         chat_model.invoke([SystemMessage(content=system)], max_tokens=1)
     except Exception as exc:  # the first question will load it and report any problem
@@ -214,6 +216,11 @@ class _Attempt:
             text = text[spans[0][1]:].lstrip()
         if text and any(_fold(lead).startswith(_fold(text)) for lead in self.lead_sentences):
             return ""  # still writing out a repeat of the lead
+        # "Yes, Sensus uses ..." after the lead "Yes: the policy says so [1]." -> "Sensus uses ..."
+        opener = _OPENER.match(text)
+        if opener and answer_polarity(text) == lead_verdict(self.lead_sentences):
+            rest = text[opener.end():]
+            text = rest[:1].upper() + rest[1:]
         return text
 
     def feed(self, piece: str) -> list[str]:
@@ -263,6 +270,9 @@ class _Attempt:
 
     def too_long(self) -> bool:
         return len(sentence_spans(self.text(), final=False)) > self.max_sentences
+
+
+_OPENER = re.compile(r"(?:yes|ja|oui|nee|neen|no|non|nein)\s*[,:.!;]\s*(?=\S)", re.IGNORECASE)
 
 
 def _fold(text: str) -> str:

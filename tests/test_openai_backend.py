@@ -219,7 +219,7 @@ def test_the_lead_comes_first_and_the_model_only_explains(server, model):
     assert final.answer == f"{LEAD} {EXPLANATION}" == "".join(pieces)
     assert final.timings_ms["first_words"] <= final.timings_ms["first_model_words"] <= final.timings_ms["generate"]
     prompt = server.requests[0]["body"]["messages"][-1]["content"]
-    assert f"Already shown: {LEAD}" in prompt
+    assert "1 or 2 short sentences" in prompt and LEAD not in prompt  # told about it, a small model copies it
 
 
 def test_a_repeated_lead_is_not_shown_twice(server, model):
@@ -287,12 +287,12 @@ def test_after_a_no_lead_a_yes_sentence_is_a_contradiction(server, model):
     assert "says yes, but the answer is no" in final.notice
 
 
-def test_a_reworded_repeat_of_the_lead_and_a_bare_verdict_are_dropped(server, model):
+def test_a_reworded_repeat_of_the_lead_a_bare_verdict_and_an_agreeing_opener_are_dropped(server, model):
     fb = fallback()
     fb.lead = "Non : la politique l'exclut [3]."
     fb.answer = fb.lead
     fb.language = "fr"
-    server.replies = ["Non: la politique l’exclut [3]. Non [3]. Sensus ne vend pas vos données personnelles à des tiers [3]."]
+    server.replies = ["Non: la politique l’exclut [3]. Non [3]. Non, Sensus ne vend pas vos données personnelles à des tiers [3]."]
     pieces, final = run_stream(model, language="fr", question="Vendez-vous mes données ?", fb=fb)
     assert final.backend == "openai", final.notice
     assert final.answer == "Non : la politique l'exclut [3]. Sensus ne vend pas vos données personnelles à des tiers [3]."
