@@ -53,9 +53,10 @@ def _pct(values: list) -> str:
 def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = None, k: int = 3,
              progress=None) -> dict:
     gold = load_gold(gold_path)
-    if gold:  # warm-up, as a running app is warm: embedders and index loaded, chat model read its
-        # system prompt (not a gold question: its whole prompt would then be cached)
-        ask(gold[0]["company"], "privacy", settings=settings, backend="extractive")
+    if gold:  # warm-up, as a running app is warm: embedders, index and evidence code loaded (the
+        # extractive path never touches the chat model), and the chat model read its system prompt
+        # only (a gold question's whole prompt would stay cached)
+        ask(gold[0]["company"], gold[0]["question"], settings=settings, backend="extractive")
         _warm_chat_model(settings, backend)
     rows = []
     for g in gold:
