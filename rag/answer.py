@@ -201,23 +201,17 @@ def direct_answer(question: str, language: str, company_name: str, citations: li
     return verdict, " ".join(parts)
 
 
-def extractive_answer(question: str, language: str, company_name: str, citations: list[Citation],
-                      status: str) -> str:
-    if status == "not_found" or not citations:
-        return phrase(language, "not_found", company=company_name)
-    refs = "".join(f"[{c.n}]" for c in citations)
-    verdict, facts = direct_answer(question, language, company_name, citations)
-    found = phrase(language, "found", company=company_name, refs=refs)
-    return " ".join(part for part in (verdict, found, facts) if part)
-
-
 def build_extractive(question: str, language: str, company: str, company_name: str, source: str,
                      policy_language: str, evidence: list[Evidence]) -> Answer:
     status = decide_status(question, evidence)
     citations = citations_from(cited_evidence(question, evidence), source, company, policy_language) \
         if status == "answered" else []
-    lead = " ".join(p for p in direct_answer(question, language, company_name, citations) if p) \
-        if status == "answered" else ""
-    return Answer(company=company, question=question, language=language, status=status,
-                  answer=extractive_answer(question, language, company_name, citations, status),
+    if status == "not_found" or not citations:
+        answer, lead = phrase(language, "not_found", company=company_name), ""
+    else:
+        verdict, facts = direct_answer(question, language, company_name, citations)
+        found = phrase(language, "found", company=company_name, refs="".join(f"[{c.n}]" for c in citations))
+        answer = " ".join(part for part in (verdict, found, facts) if part)
+        lead = " ".join(part for part in (verdict, facts) if part)
+    return Answer(company=company, question=question, language=language, status=status, answer=answer,
                   citations=citations, backend="extractive", lead=lead)
