@@ -371,9 +371,9 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
     messages = build_messages(question, language, given, lead)
     problems: list[str] = []
     released_model = False  # model text already shown: a retry then arrives only in the final Answer
-    first_words_ms = first_model_words_ms = None
+    lead_ms = first_model_words_ms = None
     if lead:
-        first_words_ms = int((time.perf_counter() - started) * 1000)
+        lead_ms = int((time.perf_counter() - started) * 1000)
         yield lead
     # After a lead the reader already has the direct answer: a failed explanation falls back at
     # once instead of costing a second generation (measured: the small model's retries there
@@ -384,9 +384,8 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         release = not released_model
         try:
             for group in _run_attempt(chat_model, messages, attempt, release):
-                now = int((time.perf_counter() - started) * 1000)
-                first_words_ms = now if first_words_ms is None else first_words_ms
-                first_model_words_ms = now if first_model_words_ms is None else first_model_words_ms
+                if first_model_words_ms is None:
+                    first_model_words_ms = int((time.perf_counter() - started) * 1000)
                 piece = " " + group if (released_model or lead) else group
                 released_model = True
                 yield piece
@@ -396,12 +395,10 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
             return
         model_text = attempt.answer_text()
         text = f"{lead} {model_text}".strip() if lead else model_text
-        if lead and not model_text and attempt.raw.strip():
-            problems = ["the answer only repeats the short answer the reader already sees: explain in other words "
-                        "what the passages say about the question"]
-        else:
-            problems = []
-        problems = (attempt.problems or problems
+        only_repeats = lead and not model_text and attempt.raw.strip()
+        problems = (attempt.problems
+                    or (["the answer only repeats the short answer the reader already sees: explain in other words "
+                         "what the passages say about the question"] if only_repeats else [])
                     or verify_answer(model_text, language, given, question=question, company=company)
                     + verdict_problems(model_text, attempt.lead_sentences)
                     or completeness_problems(text, fallback.answer, language))
@@ -410,11 +407,11 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
         if not problems:
             tail = attempt.unreleased_tail(model_text)
             if release and tail:
-                now = int((time.perf_counter() - started) * 1000)
-                first_words_ms = now if first_words_ms is None else first_words_ms
-                first_model_words_ms = now if first_model_words_ms is None else first_model_words_ms
+                if first_model_words_ms is None:
+                    first_model_words_ms = int((time.perf_counter() - started) * 1000)
                 yield (" " if (released_model or lead) else "") + tail
             timings = {**fallback.timings_ms, "generate": int((time.perf_counter() - started) * 1000)}
+            first_words_ms = lead_ms if lead_ms is not None else first_model_words_ms
             if first_words_ms is not None:
                 timings["first_words"] = first_words_ms
             if first_model_words_ms is not None:
