@@ -24,15 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.settings import get_settings  # noqa: E402,F401  (telemetry off before chromadb is imported)
-from rag.evaluate import fold, load_gold  # noqa: E402
+from rag.evaluate import fold, load_gold, percentile  # noqa: E402
 
 CHUNK_SIZE, CHUNK_OVERLAP, K = 800, 80, 3
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank on the sorted values, the same rule as rag/evaluate.py's report."""
-    ms = sorted(values)
-    return ms[min(len(ms) - 1, int(round(q * (len(ms) - 1))))] if ms else float("nan")
 
 
 def build(policies: Path, store: Path):

@@ -70,7 +70,7 @@ def child_env(store: Path | None = None) -> dict:
 
 
 def percentile(values: list[float], q: float) -> float:
-    from baseline import percentile as p
+    from rag.evaluate import percentile as p  # lazily: rag loads the embedders' stack
 
     return p(values, q)
 

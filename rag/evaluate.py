@@ -97,9 +97,10 @@ def _timed_ask(g: dict, settings: Settings, backend: str | None) -> tuple[Answer
     return answer, first
 
 
-def _p(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+def percentile(values: list[float], q: float) -> float:
+    """Nearest rank on the sorted values (the rule of every p95 this project reports)."""
+    ms = sorted(values)
+    return ms[min(len(ms) - 1, int(round(q * (len(ms) - 1))))] if ms else float("nan")
 
 
 def report(result: dict) -> str:
@@ -113,16 +114,16 @@ def report(result: dict) -> str:
     for name in ["all"] + sorted(g for g in groups if g != "all"):
         rs = groups[name]
         ms = [r["ms"] for r in rs]
-        p95 = _p(ms, 0.95)
+        p95 = percentile(ms, 0.95)
         lines.append(f"{name:6} {len(rs):3}  {_pct([r['hit'] for r in rs]):>20}  {_pct([r['status'] for r in rs]):>16}  "
                      f"{_pct([r['language'] for r in rs]):>16}  {_pct([r['facts'] for r in rs]):>14}  "
                      f"{_pct([r['exact'] for r in rs]):>16}  {statistics.median(ms):7.0f}  {p95:7.0f}")
     firsts = [r["first_ms"] for r in rows if r.get("first_ms") is not None]
     model_firsts = [r["model_first_ms"] for r in rows if r.get("model_first_ms") is not None]
     if firsts:
-        lines.append(f"first words shown: p50 {statistics.median(firsts):.0f} ms, p95 {_p(firsts, 0.95):.0f} ms"
+        lines.append(f"first words shown: p50 {statistics.median(firsts):.0f} ms, p95 {percentile(firsts, 0.95):.0f} ms"
                      + (f"; first model-written words ({len(model_firsts)} answers): p50 "
-                        f"{statistics.median(model_firsts):.0f} ms, p95 {_p(model_firsts, 0.95):.0f} ms"
+                        f"{statistics.median(model_firsts):.0f} ms, p95 {percentile(model_firsts, 0.95):.0f} ms"
                         if model_firsts else ""))
     made_by = Counter("not_found" if r.get("status_name") == "not_found" else r["backend"] for r in rows)
     lines.append("answers by: " + ", ".join(f"{name} {n}" for name, n in made_by.most_common())
