@@ -132,10 +132,9 @@ def _warm_local_model() -> threading.Thread:
     background, so the first question waits for neither (seconds on a 2-core laptop)."""
     def run() -> None:
         try:
-            from rag.generate import warm_up
-            from rag.llm import load_chat_model
+            from rag.chain import warm_backend
 
-            warm_up(load_chat_model("local", settings()))
+            warm_backend(settings(), "local")
         except Exception as exc:  # the first question then loads it and shows any problem
             log.warning("local model warm-up failed: %s", exc)
 

@@ -121,6 +121,18 @@ def resolve_backend(settings: Settings, backend: str | None) -> str:
     return backend
 
 
+def warm_backend(settings: Settings, backend: str | None = None) -> str:
+    """Load the generator of ``backend`` (resolved as ``ask`` does) and have it read its fixed
+    system prompt, so the first question pays for neither. Returns the backend's name."""
+    name = resolve_backend(settings, backend)
+    if name != "extractive":
+        from .generate import warm_up
+        from .llm import load_chat_model
+
+        warm_up(load_chat_model(name, settings))
+    return name
+
+
 def ask(company: str, question: str, settings: Settings | None = None, backend: str | None = None,
         interface_language: str | None = None, id: str | None = None) -> Answer:
     """Answer one question about one company's policy."""

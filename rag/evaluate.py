@@ -11,7 +11,7 @@ from pathlib import Path
 from index.language import identify
 from index.settings import Settings
 
-from .chain import ask, source_text, stream_ask
+from .chain import ask, source_text, stream_ask, warm_backend
 from .schema import Answer
 
 
@@ -57,7 +57,7 @@ def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = No
         # extractive path never touches the chat model), and the chat model read its system prompt
         # only (a gold question's whole prompt would stay cached)
         ask(gold[0]["company"], gold[0]["question"], settings=settings, backend="extractive")
-        _warm_chat_model(settings, backend)
+        warm_backend(settings, backend)
     rows = []
     for g in gold:
         answer, first = _timed_ask(g, settings, backend)
@@ -69,17 +69,6 @@ def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = No
         if progress:
             progress(len(rows), len(gold))
     return {"rows": rows, "k": k, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
-
-
-def _warm_chat_model(settings: Settings, backend: str | None) -> None:
-    from .chain import resolve_backend
-
-    name = resolve_backend(settings, backend)
-    if name != "extractive":
-        from .generate import warm_up
-        from .llm import load_chat_model
-
-        warm_up(load_chat_model(name, settings))
 
 
 def _timed_ask(g: dict, settings: Settings, backend: str | None) -> tuple[Answer, float]:
