@@ -502,7 +502,7 @@ def answer_polarity(sentence: str) -> str | None:
 # itself carries no negation word: such a negative sentence is checked against OPEN_DURATION instead.
 _NO_FIXED_PERIOD = re.compile(
     r"\b(fixed|specific|exact|precise|set|definite|vaste|vast|bepaalde|specifieke|exacte|precieze|fixe|"
-    r"précise|precise|déterminée|exacte|feste|festen|bestimmte|bestimmten|genaue|konkrete)\b.{0,30}?"
+    r"précise|déterminée|feste|festen|bestimmte|bestimmten|genaue|konkrete)\b.{0,30}?"
     r"\b(period|periods|time|term|duration|limit|termijn|periode|duur|durée|délai|période|frist|dauer|zeitraum)\b",
     re.IGNORECASE)
 
@@ -765,7 +765,7 @@ def fragment_problems(text: str) -> list[str]:
     for sentence in split_sentences(text):
         if answer_polarity(sentence) is None and len(re.findall(r"[^\W\d_]+", strip_markers(sentence))) < MIN_SENTENCE_WORDS:
             problems.append(f"'{_short(sentence)}' is not a full sentence")
-    if re.search(r":\s*(?:\[\d{1,2}\]\s*)*[.!?]?\s*$", strip_markers(text).strip() or "x") or re.search(r":\s*(?:\[\d{1,2}\]\s*)+$", text.strip()):
+    if re.search(r":\s*[.!?]?\s*$", strip_markers(text)):  # markers are gone: "following: [1]." ends ":  ."
         problems.append("the answer stops at a colon: the list it announces is missing")
     if _LONE_MARKER.search(text):  # "... pour [1]. [2]. [3].": numbers standing as sentences
         problems.append("a passage number stands alone, without a sentence: it is not a full sentence")

@@ -248,3 +248,12 @@ def test_common_words_are_not_read_as_privacy_topics():
     assert "transfer_abroad" in concepts_in("Do you transfer my data outside the EU?")
     assert "object" in concepts_in("Can I limit the use of my data?")
     assert "object" not in concepts_in("There is no time limit.")
+
+
+def test_an_answer_that_stops_at_a_colon_is_refused():
+    from rag.verify import fragment_problems
+
+    for cut in ["We collect the following personal data about customers: [1] [2]",
+                "Nous utilisons les cookies suivants : [1]."]:
+        assert any("colon" in p for p in fragment_problems(cut)), cut
+    assert fragment_problems("Data: Sensus keeps it for one year [1].") == []
