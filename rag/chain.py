@@ -18,9 +18,9 @@ from index.settings import Settings, get_settings
 from index.store import StoreError
 
 from .answer import build_extractive, phrase
-from .evidence import select_evidence
+from .evidence import rank_evidence, ranked_paragraphs
 from .language import detect_question_language
-from .retrieve import Passage, get_retriever
+from .retrieve import get_retriever
 from .schema import Answer, Citation
 
 
@@ -60,14 +60,13 @@ def _retriever_for(settings: Settings, company: str):
     return retriever
 
 
-def _retrieve(settings: Settings, k: int):
+def _retrieve(settings: Settings):
     def step(state: dict) -> dict:
         started = time.perf_counter()
         retriever = _retriever_for(settings, state["company"])
-        passages = retriever.search(state["company"], state["question"], k=k)
-        evidence = select_evidence(retriever, state["company"], state["question"], passages)
+        ranking = rank_evidence(retriever, state["company"], state["question"], state["language"])
         info = retriever.companies()[state["company"]]
-        state.update(retriever=retriever, passages=passages, evidence=evidence, company_info=info)
+        state.update(retriever=retriever, ranking=ranking, company_info=info)
         state["timings"]["retrieve"] = _ms(time.perf_counter() - started)
         return state
     return step
@@ -77,7 +76,7 @@ def _extract(state: dict) -> dict:
     started = time.perf_counter()
     info = state["company_info"]
     answer = build_extractive(state["question"], state["language"], state["company"], info["name"],
-                              info["source"], info.get("language", ""), state["evidence"])
+                              info["source"], info.get("language", ""), state["ranking"])
     answer.notice = state["notice"]
     state["extractive"] = answer
     state["timings"]["evidence"] = _ms(time.perf_counter() - started)
@@ -101,9 +100,9 @@ def _generate(backend: str, settings: Settings):
     return step
 
 
-def build_chain(settings: Settings | None = None, backend: str = "extractive", k: int = 5) -> Runnable:
+def build_chain(settings: Settings | None = None, backend: str = "extractive") -> Runnable:
     settings = settings or get_settings()
-    return (RunnableLambda(_retrieve(settings, k)) | RunnableLambda(_extract)
+    return (RunnableLambda(_retrieve(settings)) | RunnableLambda(_extract)
             | RunnableLambda(_generate(backend, settings))).with_config(run_name="plainpolicy")
 
 
@@ -150,7 +149,7 @@ def stream_ask(company: str, question: str, settings: Settings | None = None, ba
     settings = settings or get_settings()
     backend = resolve_backend(settings, backend)
     state = prepare(settings, company, question, interface_language)
-    state = RunnableLambda(_extract).invoke(RunnableLambda(_retrieve(settings, 5)).invoke(state))
+    state = RunnableLambda(_extract).invoke(RunnableLambda(_retrieve(settings)).invoke(state))
     fallback: Answer = state["extractive"]
     if backend == "extractive" or fallback.status == "not_found":
         fallback.timings_ms = dict(state["timings"])
@@ -169,15 +168,16 @@ def stream_ask(company: str, question: str, settings: Settings | None = None, ba
 
 
 def search(company: str, question: str, settings: Settings | None = None, k: int = 5) -> list[Citation]:
-    """The k best passages, in the citation shape, best first."""
+    """The k best passages (paragraphs around the best-ranked sentences), in the citation shape, best first."""
     settings = settings or get_settings()
     state = prepare(settings, company, question)
     retriever = _retriever_for(settings, company)
     info = retriever.companies()[company]
-    passages: list[Passage] = retriever.search(company, state["question"], k=k)
-    return [Citation(n=i + 1, text=p.text, source=info["source"], start=p.start, end=p.end, section=p.section,
-                     score=round(p.score, 4), language=p.language, company=company)
-            for i, p in enumerate(passages)]
+    ranking = rank_evidence(retriever, company, state["question"], state["language"])
+    source = retriever.source_text(company)
+    return [Citation(n=i + 1, text=source[start:end], source=info["source"], start=start, end=end, section=section,
+                     score=round(score, 4), language=info.get("language", ""), company=company)
+            for i, (start, end, section, score) in enumerate(ranked_paragraphs(ranking, k))]
 
 
 def companies(settings: Settings | None = None) -> dict[str, dict]:

@@ -79,6 +79,7 @@ class _CompanyIndex:
     by_id: dict[str, int]
     unit_vectors: dict[tuple[int, int], np.ndarray]
     title_vectors: dict[str, np.ndarray]
+    chunk_vectors: dict[str, np.ndarray]  # per embedder, rows aligned with passages
 
 
 class PolicyRetriever:
@@ -110,7 +111,7 @@ class PolicyRetriever:
         import bm25s
 
         name = next(iter(self._collections))
-        got = self._collections[name].get(where={"company": company}, include=["metadatas", "documents"])
+        got = self._collections[name].get(where={"company": company}, include=["metadatas"])
         passages = []
         for chunk_id, meta in zip(got["ids"], got["metadatas"]):
             passages.append(Passage(
@@ -130,8 +131,16 @@ class PolicyRetriever:
                 title_vectors[m["title"]] = np.asarray(v, dtype=np.float32)
             else:
                 unit_vectors[(m["start"], m["end"])] = np.asarray(v, dtype=np.float32)
-        index = _CompanyIndex(passages, retriever, {p.chunk_id: i for i, p in enumerate(passages)}, unit_vectors,
-                              title_vectors)
+        by_id = {p.chunk_id: i for i, p in enumerate(passages)}
+        chunk_vectors = {}
+        for emb_name, collection in self._collections.items():
+            stored = collection.get(where={"company": company}, include=["embeddings"])
+            matrix = np.zeros((len(passages), len(stored["embeddings"][0]) if len(stored["ids"]) else 1), dtype=np.float32)
+            for chunk_id, v in zip(stored["ids"], stored["embeddings"]):
+                if chunk_id in by_id:
+                    matrix[by_id[chunk_id]] = v
+            chunk_vectors[emb_name] = matrix
+        index = _CompanyIndex(passages, retriever, by_id, unit_vectors, title_vectors, chunk_vectors)
         with self._lock:
             self._companies[company] = index
         return index
@@ -139,6 +148,19 @@ class PolicyRetriever:
     def passages(self, company: str) -> list[Passage]:
         """All chunks of the company's policy in document order."""
         return self._company_index(company).passages
+
+    def embedders(self) -> dict:
+        return self._embedders
+
+    @property
+    def unit_embedder_name(self) -> str:
+        return self._unit_embedder_name
+
+    def chunk_vectors(self, company: str, embedder: str) -> np.ndarray:
+        return self._company_index(company).chunk_vectors[embedder]
+
+    def bm25(self, company: str):
+        return self._company_index(company).bm25
 
     def unit_vectors(self, company: str) -> dict[tuple[int, int], np.ndarray]:
         return self._company_index(company).unit_vectors

@@ -37,6 +37,9 @@ class Answer:
     # The verified direct answer (yes/no verdict, the periods, dates, addresses asked for) in the
     # question's language; a generated answer opens with it. Not part of the JSON contract.
     lead: str = ""
+    # yes | no | conditional | None: only for yes/no questions, only when a cited sentence states it
+    # (rag/verdict.py); the answer opens with it. Model backends never change it.
+    verdict: str | None = None
 
     def to_json(self) -> dict:
         out = {
@@ -45,6 +48,7 @@ class Answer:
             "question": self.question,
             "language": self.language,
             "status": self.status,
+            "verdict": self.verdict,
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
             "backend": self.backend,

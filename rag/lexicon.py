@@ -1,0 +1,76 @@
+"""The one loader of per-language word knowledge (rag/data/lexicon.json): what a question asks for.
+
+What is learned (ranking, answerability, verdicts) lives in rag/models/; what remains hand-written
+is small, per language, and kept as data: which words make a question a "how long" question, how
+yes/no questions open. Everything here is read from the JSON file; no module keeps its own lists.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.json"
+LANGUAGES = ("en", "nl", "fr", "de")
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict:
+    return json.loads(LEXICON_FILE.read_text(encoding="utf-8"))
+
+
+def _alternatives(table: dict) -> list[str]:
+    return [w for lang in LANGUAGES for w in table.get(lang, [])]
+
+
+@lru_cache(maxsize=None)
+def _question_type_pattern(kind: str) -> re.Pattern:
+    spec = lexicon()["question_types"][kind]
+    body = "|".join(_alternatives(spec))
+    prefix = r"^\s*" if spec.get("_anchor") == "start" else ""
+    return re.compile(rf"{prefix}\b({body})\b", re.IGNORECASE)
+
+
+def expected_facts(question: str, concepts: set[str]) -> set[str]:
+    """What kind of fact a good answer states: a period, a date, an address to write to, a list.
+    Every language's words are tried: a question's language is not always detected right."""
+    out = {kind for kind in lexicon()["question_types"] if _question_type_pattern(kind).search(question)}
+    if "contact" in concepts:
+        out.add("email")
+    return out
+
+
+def is_enumeration(text: str) -> bool:
+    """A list of items: several lines, or a sentence of many commas ("het IP-adres, de toestelcode, ...")."""
+    body = text.strip()
+    return body.count("\n") >= 2 or body.count(",") >= 3 or bool(re.search(r":\s*\S", body) and body.count(",") >= 2)
+
+
+@lru_cache(maxsize=None)
+def _starts(key: str, language: str) -> re.Pattern:
+    words = lexicon()[key].get(language, [])
+    return re.compile(r"^\s*(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE) if words else re.compile(r"$^")
+
+
+def is_yes_no_question(question: str, language: str) -> bool:
+    if _starts("yes_no_starts", language).search(question):
+        return True
+    inverted = lexicon()["inverted_yes_no"].get(language)
+    if inverted:  # French inversion ("Vendez-vous ... ?") unless a question word leads
+        head = question.strip().lower().split("?")[0][:40]
+        words = lexicon()["question_words"].get(language, [])
+        return bool(re.search(inverted, head)) and not head.startswith(tuple(words))
+    return False
+
+
+def is_about_reader(question: str, language: str) -> bool:
+    """"Can I ...?" asks about the reader's own rights, not about what the company does."""
+    return bool(_starts("about_reader_starts", language).search(question))
+
+
+@lru_cache(maxsize=None)
+def word_pattern(key: str) -> re.Pattern:
+    """Whole-word alternatives of one lexicon entry over every language ("negation_words", ...)."""
+    words = sorted(_alternatives(lexicon()[key]), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])", re.IGNORECASE)

@@ -1,0 +1,182 @@
+"""`make train`: learn the answering core's models from the training sets, with policy-disjoint
+cross-validation, and write them to rag/models/ with their cross-validated figures.
+
+    .venv/bin/python scripts/train.py [--cache .cache/train] [--folds 5]
+
+1. ranker.txt       LightGBM LambdaRank over rag/features.py (which unit answers the question)
+2. answerable.json  logistic regression over rag/ranker.py's question-level signals, trained on
+                    out-of-fold ranker scores (as at run time, on policies the ranker never saw);
+                    its threshold is the one that maximises cross-validated accuracy
+3. verdict.json     the yes/no verdict model (rag/verdict.py), trained the same way
+metrics.json        every cross-validated figure, printed too; rag/models/README.md (the data card) quotes them
+
+Folds group questions by policy: no policy is ever in both the training and the validation part.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "scripts"))
+
+from rag.features import FEATURES  # noqa: E402
+from rag.ranker import ANSWERABILITY_FEATURES, MODELS_DIR, answerability_features  # noqa: E402
+from rag.verdict import VERDICT_FEATURES, VERDICTS, verdict_features  # noqa: E402
+from train_data import Question, load_sets, segment_ndcg  # noqa: E402
+
+SEED = 7
+RANKER_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15,
+                     min_child_samples=50, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                     lambdarank_truncation_level=20, random_state=SEED, verbose=-1, n_jobs=2)
+MULTILINGUAL_WEIGHT = 3  # multilingual questions are what users ask: each counts as 3 (repeated)
+
+
+def folds(questions: list[Question], k: int):
+    from sklearn.model_selection import GroupKFold
+
+    groups = [q.company for q in questions]
+    return list(GroupKFold(n_splits=k).split(questions, groups=groups))
+
+
+def fit_ranker(train: list[Question]):
+    import lightgbm as lgb
+
+    train = [q for q in train if q.labels is not None and q.labels.sum() > 0]
+    repeated = [q for q in train for _ in range(1 if q.set == "policyqa" else MULTILINGUAL_WEIGHT)]
+    X = np.vstack([q.features for q in repeated])
+    y = np.concatenate([q.labels for q in repeated])
+    model = lgb.LGBMRanker(**RANKER_PARAMS)
+    model.fit(X, y, group=[len(q.labels) for q in repeated], feature_name=FEATURES)
+    return model
+
+
+def ranking_figures(questions: list[Question], scores: dict[str, np.ndarray]) -> dict:
+    out = {}
+    pqa = [q for q in questions if q.set == "policyqa"]
+    if pqa:
+        out["policyqa_ndcg@10"] = round(float(np.mean([segment_ndcg(q, scores[q.id]) for q in pqa])), 3)
+    for name in ("multilingual", "extra"):
+        qs = [q for q in questions if q.set == name and q.answerable and q.labels.sum() > 0]
+        if qs:
+            out[f"{name}_hit@3"] = round(float(np.mean([q.labels[np.argsort(-scores[q.id])[:3]].max() for q in qs])), 3)
+            out[f"{name}_hit@1"] = round(float(np.mean([q.labels[np.argmax(scores[q.id])] for q in qs])), 3)
+    return out
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, multinomial: bool = False):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(X)
+    model = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(scaler.transform(X), y)
+    return scaler, model
+
+
+def logistic_json(scaler, model, features, **extra) -> dict:
+    out = {"features": features, "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), **extra}
+    if len(model.classes_) == 2:
+        out.update(coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]))
+    else:
+        out.update(classes=[str(c) for c in model.classes_], coef=model.coef_.tolist(),
+                   intercept=model.intercept_.tolist())
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cache", default=str(PROJECT / ".cache" / "train"), help="where the training stores go")
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args(argv)
+    started = time.time()
+    questions = load_sets(Path(args.cache))
+    print(f"{len(questions)} questions, {len({q.company for q in questions})} policies "
+          f"({time.time() - started:.0f} s to index and compute features)")
+    splits = folds(questions, args.folds)
+
+    # 1. ranker: out-of-fold scores give the cross-validated figures and the inputs of the next steps
+    oof: dict[str, np.ndarray] = {}
+    for i, (tr, te) in enumerate(splits):
+        model = fit_ranker([questions[j] for j in tr])
+        for j in te:
+            oof[questions[j].id] = model.predict(questions[j].features)
+        print(f"  ranker fold {i + 1}/{len(splits)}")
+    metrics = {"ranker_cv": ranking_figures(questions, oof)}
+    baseline = {q.id: q.features[:, FEATURES.index("bm25_unit")] for q in questions}
+    metrics["bm25_units_same_folds"] = ranking_figures(questions, baseline)
+    print("ranker, cross-validated:", metrics["ranker_cv"], " BM25 over units:", metrics["bm25_units_same_folds"])
+    final = fit_ranker(questions)
+    MODELS_DIR.mkdir(exist_ok=True)
+    final.booster_.save_model(str(MODELS_DIR / "ranker.txt"))
+
+    # 2. answerability, on the gold sets that hold unanswerable questions
+    gold = [q for q in questions if q.set != "policyqa"]
+    A = np.array([answerability_features(q.features, oof[q.id]) for q in gold])
+    y = np.array([q.answerable for q in gold], dtype=int)
+    groups = np.array([q.company for q in gold])
+    probs = np.zeros(len(gold))
+    from sklearn.model_selection import GroupKFold
+    for tr, te in GroupKFold(n_splits=args.folds).split(A, y, groups):
+        scaler, model = fit_logistic(A[tr], y[tr])
+        probs[te] = model.predict_proba(scaler.transform(A[te]))[:, 1]
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    accuracy = [float(np.mean((probs >= t) == y)) for t in grid]
+    threshold = float(grid[int(np.argmax(accuracy))])
+    pred = probs >= threshold
+    metrics["answerability_cv"] = {
+        "questions": int(len(y)), "unanswerable": int((y == 0).sum()), "threshold": threshold,
+        "accuracy": round(float(np.mean(pred == y)), 3),
+        "not_found_recall": round(float(np.mean(~pred[y == 0])), 3),
+        "answered_recall": round(float(np.mean(pred[y == 1])), 3),
+        "brier": round(float(np.mean((probs - y) ** 2)), 3),
+    }
+    print("answerability, cross-validated:", metrics["answerability_cv"])
+    scaler, model = fit_logistic(A, y)
+    (MODELS_DIR / "answerable.json").write_text(json.dumps(logistic_json(
+        scaler, model, ANSWERABILITY_FEATURES, threshold=threshold), indent=1) + "\n")
+
+    # 3. verdicts, on the yes/no questions
+    yn = [(q, answered) for q, answered in zip(gold, pred) if q.verdict]
+    V = np.array([verdict_features(q.question, q.language, q.texts, q.features, oof[q.id]) for q, _ in yn])
+    labels = np.array([q.verdict if q.verdict in VERDICTS else "none" for q, _ in yn])
+    vgroups = np.array([q.company for q, _ in yn])
+    vprobs = np.zeros((len(yn), len(VERDICTS) + 1))
+    classes = sorted(set(labels))
+    for tr, te in GroupKFold(n_splits=args.folds).split(V, labels, vgroups):
+        scaler, model = fit_logistic(V[tr], labels[tr], C=0.5)
+        p = model.predict_proba(scaler.transform(V[te]))
+        for ci, c in enumerate(model.classes_):
+            vprobs[te, classes.index(c)] = p[:, ci]
+    answered_mask = np.array([a for _, a in yn])
+    best = None
+    for t in np.round(np.arange(0.4, 0.96, 0.01), 2):
+        guess = [classes[int(np.argmax(p))] if p.max() >= t and a else "none" for p, a in zip(vprobs, answered_mask)]
+        wrong = sum(g != "none" and g != l for g, l in zip(guess, labels))
+        correct = sum(g == l or (g == "none" and l == "none") for g, l in zip(guess, labels))
+        # fewest wrong verdicts first (a wrong verdict is the worst outcome), then most correct
+        key = (wrong, -correct)
+        if best is None or key < best[0]:
+            best = (key, float(t), wrong, correct)
+    _, vthreshold, wrong, correct = best
+    metrics["verdict_cv"] = {"questions": len(yn), "threshold": vthreshold, "wrong": int(wrong),
+                             "correct": int(correct), "correct_rate": round(correct / max(1, len(yn)), 3)}
+    print("verdicts, cross-validated:", metrics["verdict_cv"])
+    scaler, model = fit_logistic(V, labels, C=0.5)
+    (MODELS_DIR / "verdict.json").write_text(json.dumps(logistic_json(
+        scaler, model, VERDICT_FEATURES, threshold=vthreshold), indent=1) + "\n")
+
+    metrics["seconds"] = round(time.time() - started)
+    (MODELS_DIR / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    print(f"wrote {MODELS_DIR}/ranker.txt, answerable.json, verdict.json, metrics.json in {metrics['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Training data for the learned models: index the training policies, compute every question's
+candidate features (rag/features.py) and label the candidates from the gold.
+
+Sets (never newpolicies-dev, which is kept for reporting):
+- policyqa: ../shared/eval/policyqa-dev, English, a unit is relevant when it overlaps a gold segment.
+- multilingual: ../shared/eval/train-multilingual, nl/fr/de/en, relevant = holds an evidence string.
+- extra: scripts/data/extra_train.jsonl, multilingual questions over the policyqa-dev policies.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from index.build import build_index  # noqa: E402
+from index.settings import Settings  # noqa: E402
+from rag.features import candidate_features, view_question  # noqa: E402
+from rag.language import detect_question_language  # noqa: E402
+from rag.retrieve import PolicyRetriever  # noqa: E402
+
+EVAL = PROJECT.parent / "shared" / "eval"
+
+
+@dataclass
+class Question:
+    set: str
+    id: str
+    company: str  # unique over sets: "<set>/<company>" groups the cross-validation folds
+    policy: str  # company id inside its store
+    question: str
+    language: str
+    answerable: bool
+    verdict: str | None  # yes/no questions: yes | no | conditional | not_stated
+    features: np.ndarray = None
+    labels: np.ndarray = None  # 1 for units that answer the question
+    spans: list = field(default_factory=list)
+    texts: list = field(default_factory=list)
+    chunk_of: np.ndarray = None
+    para_of: np.ndarray = None
+    gold: dict = field(default_factory=dict)
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _store(name: str, policies: Path, cache: Path) -> PolicyRetriever:
+    settings = Settings().with_store(cache / name)
+    build_index(settings, policies, progress=False)  # incremental: nothing to do when already built
+    return PolicyRetriever(settings)
+
+
+def _evidence_labels(texts: list[str], evidence: list[str]) -> np.ndarray:
+    ev = [norm(e) for e in evidence]
+    out = np.zeros(len(texts))
+    for i, t in enumerate(texts):
+        t = norm(t)
+        if any(e in t or (len(t) >= 15 and t in e) for e in ev):
+            out[i] = 1
+    return out
+
+
+def _segment_labels(spans, relevant_segments) -> np.ndarray:
+    return np.array([1.0 if any(s < e2 and e > s2 for s2, e2 in relevant_segments) else 0.0 for s, e in spans])
+
+
+def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print) -> list[Question]:
+    out: list[Question] = []
+    if "policyqa" in sets:
+        root = EVAL / "policyqa-dev"
+        retriever = _store("policyqa", root / "policies", cache)
+        segs = json.loads((root / "segments.json").read_text())
+        qrels = collections.defaultdict(set)
+        for line in (root / "qrels.tsv").read_text().splitlines()[1:]:
+            q, d, _ = line.split("\t")
+            qrels[q].add(d)
+        for line in (root / "questions.jsonl").read_text().splitlines():
+            g = json.loads(line)
+            relevant = [(s, e) for sid, s, e in segs[g["company"]] if sid in qrels[g["id"]]]
+            q = _featurise(retriever, Question("policyqa", g["id"], "policyqa/" + g["company"], g["company"],
+                                               g["question"], "en", True, None, gold=g))
+            q.labels = _segment_labels(q.spans, relevant)
+            out.append(q)
+        log(f"policyqa: {sum(1 for q in out if q.set == 'policyqa')} questions")
+    gold_sets = []
+    if "multilingual" in sets:
+        root = EVAL / "train-multilingual"
+        gold_sets.append(("multilingual", root / "questions.jsonl", _store("multilingual", root / "policies", cache)))
+    if "extra" in sets and (PROJECT / "scripts" / "data" / "extra_train.jsonl").exists():
+        gold_sets.append(("extra", PROJECT / "scripts" / "data" / "extra_train.jsonl",
+                          _store("policyqa", EVAL / "policyqa-dev" / "policies", cache)))
+    for name, path, retriever in gold_sets:
+        n = 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            g = json.loads(line)
+            verdict = g.get("verdict") if g.get("type") == "yesno" else None
+            group = ("policyqa/" if name == "extra" else name + "/") + g["company"]
+            q = _featurise(retriever, Question(name, g["id"], group, g["company"], g["question"], g["lang"],
+                                               bool(g["answerable"]), verdict, gold=g))
+            q.labels = _evidence_labels(q.texts, g.get("evidence", []))
+            if q.answerable and not q.labels.any():
+                log(f"  {g['id']}: no unit holds its evidence {g['evidence']!r}")
+            out.append(q)
+            n += 1
+        log(f"{name}: {n} questions")
+    return out
+
+
+def _featurise(retriever: PolicyRetriever, q: Question) -> Question:
+    # The question's language as the product detects it (the gold language is what it should be).
+    language = detect_question_language(q.question, q.language)
+    view = view_question(retriever, q.question, language)
+    table, X = candidate_features(retriever, q.policy, view)
+    q.features, q.spans, q.texts, q.chunk_of = X, list(table.spans), list(table.texts), table.chunk_of
+    q.para_of = table.para_of
+    return q
+
+
+_segments: dict = {}
+
+
+def segment_ndcg(q: Question, scores: np.ndarray, k: int = 10) -> float:
+    """nDCG@10 of a unit ranking over PolicyQA segments, counted as ../shared/eval/policyqa-dev/score.py
+    counts `rag search` passages: each passage for every segment it overlaps, in ranked order."""
+    import math
+
+    root = EVAL / "policyqa-dev"
+    if not _segments:
+        _segments["segs"] = json.loads((root / "segments.json").read_text())
+        qrels = collections.defaultdict(set)
+        for line in (root / "qrels.tsv").read_text().splitlines()[1:]:
+            a, b, _ = line.split("\t")
+            qrels[a].add(b)
+        _segments["qrels"] = qrels
+    segs, relevant = _segments["segs"][q.policy], _segments["qrels"][q.id]
+    order = []
+    for i in np.argsort(-scores)[:k]:
+        s, e = q.spans[i]
+        for sid, a, b in segs:
+            if s < b and e > a and sid not in order:
+                order.append(sid)
+    dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(order[:k]) if d in relevant)
+    return dcg / sum(1 / math.log2(i + 2) for i in range(min(len(relevant), k)))
