@@ -2,6 +2,8 @@
 # PLAINPOLICY_SKIP_MODEL=1 skips the 1.1 GB local model: answers then come from the extractive backend.
 # PLAINPOLICY_SKIP_NATIVE=1 skips compiling llama-cpp-python: the local model then runs on the
 # prebuilt (slower) xllamacpp runtime.
+# `make setup-extra` adds the optional extra (requirements-extra.txt: torch CPU + sentence-transformers)
+# for PLAINPOLICY_EMBEDDER=st:/path/to/model-folder; make test installs it so its test runs.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,11 +17,12 @@ PORT ?= 8501
 export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: setup model index run test test-fast bench clean help
+.PHONY: setup setup-extra model index run test test-fast bench clean help
 help:
 	@echo "make run    set up, build the index if missing, start the chat on http://127.0.0.1:$(PORT)"
 	@echo "make test   set up and run the test suite"
 	@echo "make bench  build time, latency, memory, baseline comparison"
+	@echo "make setup-extra  optional: sentence-transformers, for PLAINPOLICY_EMBEDDER=st:/path/to/model"
 
 $(VENV)/.base: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +47,15 @@ setup: $(VENV)/.base
 	@if [ "$(SKIP_MODEL)" != "1" ]; then $(MAKE) --no-print-directory $(VENV)/.model && $(PY) -m rag.local_model install; fi
 	@if [ "$(SKIP_MODEL)" != "1" ] && [ "$(SKIP_NATIVE)" != "1" ]; then $(MAKE) --no-print-directory $(VENV)/.native; fi
 
+# torch alone first, from its pin (the CPU wheel; never the CUDA build), then the rest against it.
+$(VENV)/.extra: requirements-extra.txt | $(VENV)/.base
+	$(PIP) $$(grep -E '^torch==' requirements-extra.txt)
+	$(PIP) -r requirements-extra.txt
+	@touch $@
+
+setup-extra: setup
+	@$(MAKE) --no-print-directory $(VENV)/.extra
+
 model: $(VENV)/.model
 
 index: setup
@@ -53,7 +65,7 @@ run: index
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false
 
-test: setup
+test: setup setup-extra
 	-@bash scripts/install_browser.sh
 	$(PY) -m pytest
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from .chunk import Chunk, chunk_policy
 from .clean import clean_policy
 from .language import identify
-from .embed import embedder_names, load_embedder
+from .embed import embedder_names, embedder_slug, load_embedder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
 from .settings import PROJECT_DIR, Settings
 from .store import PolicyStore
@@ -173,7 +173,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
                 report.embedded += len(missing)
             done += len(records) - len(missing)
             bar.update(len(records) - len(missing))
-            collection_name = f"{kind}_{name}_{build_id}"
+            collection_name = f"{kind}_{embedder_slug(name)}_{build_id}"  # the slug: Chroma's name rules
             collection = store.new_chunk_collection(collection_name)
             for i in range(0, len(records), ADD_BATCH):
                 batch = records[i:i + ADD_BATCH]
