@@ -22,6 +22,7 @@ help:
 	@echo "make run    set up, build the index if missing, start the chat on http://127.0.0.1:$(PORT)"
 	@echo "make test   set up and run the test suite"
 	@echo "make bench  build time, latency, memory, baseline comparison"
+	@echo "make train  learn the ranking, answerability and verdict models (needs ../shared/eval; ~2 min)"
 	@echo "make setup-extra  optional: sentence-transformers, for PLAINPOLICY_EMBEDDER=st:/path/to/model"
 
 $(VENV)/.base: requirements.txt requirements-dev.txt
@@ -74,6 +75,15 @@ test-fast: setup
 
 bench: setup
 	$(PY) bench/bench.py
+
+# The learned models of the answering core (rag/models/, data card rag/models/README.md), from the
+# training sets in ../shared/eval and scripts/data, with policy-disjoint cross-validation.
+train: setup
+	$(PY) scripts/train.py
+
+# Cross-validated PolicyQA figures through the real `rag search` (fold models from `make train`).
+cv-policyqa: setup
+	$(PY) scripts/cv_policyqa.py
 
 clean:
 	rm -rf store models $(VENV)

@@ -193,8 +193,9 @@ class _Attempt:
     """One model call, consumed incrementally; releases groups of sentences that pass their checks."""
 
     def __init__(self, language: str, citations: Sequence[Citation], question: str, company: str,
-                 lead: str = ""):
+                 lead: str = "", verdict: str | None = None):
         self.language, self.citations, self.question, self.company = language, citations, question, company
+        self.verdict = verdict
         self.lead_sentences = [lead[a:b].strip() for a, b in sentence_spans(lead)] if lead else []
         self.max_sentences = MAX_SENTENCES_AFTER_LEAD if lead else MAX_SENTENCES
         self.raw = ""
@@ -239,7 +240,7 @@ class _Attempt:
                 continue  # already released, or held until a marked sentence completes the group
             group = text[group_start:b].strip()
             problems = _group_problems(group, self.language, self.citations, self.question, self.company)
-            problems += verdict_problems(group, self.lead_sentences)
+            problems += verdict_problems(group, self.verdict)
             if problems:
                 self.problems = problems
                 return out
@@ -299,15 +300,17 @@ def lead_verdict(lead_sentences: Sequence[str]) -> str | None:
     return answer_polarity(lead_sentences[0]) if lead_sentences else None
 
 
-def verdict_problems(text: str, lead_sentences: Sequence[str]) -> list[str]:
-    """A sentence opening with "yes" after a "no" lead (or the other way round) contradicts the
-    verdict the reader already sees, whatever passage it cites ("No [1]. Yes, we sell your data [2].")."""
-    verdict = lead_verdict(lead_sentences)
-    if not verdict:
-        return []
-    return [f"the sentence '{sentence[:70]}' says {said}, but the answer is {verdict}: do not start with yes or no"
-            for sentence in split_sentences(text)
-            if (said := answer_polarity(sentence)) and said != verdict]
+def verdict_problems(text: str, verdict: str | None) -> list[str]:
+    """The verdict is the evidence's (rag/verdict.py), never the model's: a sentence opening with
+    yes or no is refused unless it states that same verdict ("No [1]. Yes, we sell your data [2]."),
+    and when the evidence gives no plain yes/no (None, or conditional) no sentence may open with one."""
+    problems = []
+    for sentence in split_sentences(text):
+        said = answer_polarity(sentence)
+        if said and said != verdict:
+            problems.append(f"the sentence '{sentence[:70]}' says {said}, but the passages do not say {said} "
+                            "plainly: do not start with yes or no")
+    return problems
 
 
 def attribute_markers(text: str, citations: Sequence[Citation], language: str) -> str:
@@ -380,7 +383,7 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
     # mostly repeat the same fault).
     attempts = 1 if lead else 2
     for attempt_no in range(attempts):
-        attempt = _Attempt(language, given, question, company, lead)
+        attempt = _Attempt(language, given, question, company, lead, fallback.verdict)
         release = not released_model
         try:
             for group in _run_attempt(chat_model, messages, attempt, release):
@@ -400,7 +403,7 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
                     or (["the answer only repeats the short answer the reader already sees: explain in other words "
                          "what the passages say about the question"] if only_repeats else [])
                     or verify_answer(model_text, language, given, question=question, company=company)
-                    + verdict_problems(model_text, attempt.lead_sentences)
+                    + verdict_problems(model_text, fallback.verdict)
                     or completeness_problems(text, fallback.answer, language))
         log.info("%s attempt %d (%s): %r -> %s", backend_name, attempt_no + 1, language, attempt.raw,
                  problems or "ok")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,9 @@ import numpy as np
 
 from .features import FEATURES
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+# PLAINPOLICY_MODELS_DIR: another set of model files (scripts/cv_policyqa.py points it at a
+# cross-validation fold's models); by default the committed ones.
+MODELS_DIR = Path(os.environ.get("PLAINPOLICY_MODELS_DIR") or Path(__file__).resolve().parent / "models")
 _lock = threading.Lock()
 
 

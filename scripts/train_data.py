@@ -45,6 +45,8 @@ class Question:
     texts: list = field(default_factory=list)
     chunk_of: np.ndarray = None
     para_of: np.ndarray = None
+    qvec: np.ndarray = None
+    unit_vectors: np.ndarray = None
     gold: dict = field(default_factory=dict)
 
 
@@ -123,6 +125,8 @@ def _featurise(retriever: PolicyRetriever, q: Question) -> Question:
     table, X = candidate_features(retriever, q.policy, view)
     q.features, q.spans, q.texts, q.chunk_of = X, list(table.spans), list(table.texts), table.chunk_of
     q.para_of = table.para_of
+    q.qvec = view.vectors[retriever.unit_embedder_name]
+    q.unit_vectors = table.vectors
     return q
 
 
@@ -131,7 +135,7 @@ _segments: dict = {}
 
 def segment_ndcg(q: Question, scores: np.ndarray, k: int = 10) -> float:
     """nDCG@10 of a unit ranking over PolicyQA segments, counted as ../shared/eval/policyqa-dev/score.py
-    counts `rag search` passages: each passage for every segment it overlaps, in ranked order."""
+    counts `rag search --k 10` passages: each passage for every segment it overlaps, in ranked order."""
     import math
 
     root = EVAL / "policyqa-dev"
@@ -143,9 +147,16 @@ def segment_ndcg(q: Question, scores: np.ndarray, k: int = 10) -> float:
             qrels[a].add(b)
         _segments["qrels"] = qrels
     segs, relevant = _segments["segs"][q.policy], _segments["qrels"][q.id]
-    order = []
-    for i in np.argsort(-scores)[:k]:
-        s, e = q.spans[i]
+    order, passages, seen = [], [], set()
+    for i in np.argsort(-scores):  # paragraphs around the best units, as rag.evidence.ranked_paragraphs
+        key = (q.para_of[i], q.chunk_of[i])
+        if key not in seen:
+            seen.add(key)
+            members = np.where((q.para_of == key[0]) & (q.chunk_of == key[1]))[0]
+            passages.append((q.spans[members[0]][0], q.spans[members[-1]][1]))
+        if len(passages) >= k:
+            break
+    for s, e in passages:
         for sid, a, b in segs:
             if s < b and e > a and sid not in order:
                 order.append(sid)

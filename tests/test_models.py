@@ -1,0 +1,51 @@
+"""The learned models (rag/models/, written by `make train`) load, match the features the code
+computes, and rank a known case: the sentence that states the period comes first for "how long"."""
+import json
+
+import numpy as np
+
+import rag
+from rag.features import FEATURES
+from rag.ranker import ANSWERABILITY_FEATURES, MODELS_DIR, answerability_model, rank_scores, ranker
+from rag.verdict import VERDICT_FEATURES, verdict_model
+
+
+def test_models_load_and_match_the_features():
+    assert ranker().feature_name() == FEATURES
+    model = answerability_model()
+    assert model["features"] == ANSWERABILITY_FEATURES and 0 < model["threshold"] < 1
+    verdicts = verdict_model()
+    assert verdicts is not None and verdicts["features"] == VERDICT_FEATURES
+    assert set(verdicts["classes"]) >= {"yes", "no", "conditional"}
+    metrics = json.loads((MODELS_DIR / "metrics.json").read_text())
+    assert {"ranker_cv", "answerability_cv", "verdict_cv"} <= set(metrics)
+
+
+def test_ranker_prefers_what_the_question_is_about():
+    # Same unit, one row matching the question in meaning, words and concepts, the other not at all.
+    good = np.zeros(len(FEATURES))
+    for name, value in {"d_unit": 0.6, "d_unit_z": 3.0, "d_ctx": 0.6, "d_ctx_z": 3.0, "bm25_unit": 1.0,
+                        "bm25_para": 1.0, "bm25_chunk": 1.0, "concept": 1.0, "key_own": 1.0, "lexical": 0.8,
+                        "q_keys": 1, "q_concepts": 2}.items():
+        good[FEATURES.index(name)] = value
+    bad = good.copy()
+    for name in ("d_unit", "d_unit_z", "d_ctx", "d_ctx_z", "bm25_unit", "bm25_para", "bm25_chunk", "concept",
+                 "key_own", "lexical"):
+        bad[FEATURES.index(name)] = -1.0 if name.endswith("_z") else 0.0
+    scores = rank_scores(np.vstack([bad, good]))
+    assert scores[1] > scores[0]
+
+
+def test_a_known_case_is_ranked_first(sample_store):
+    # Dutch policy, English and French questions: the retention periods must lead the evidence.
+    for question in ("How long do you keep my data?", "Combien de temps conservez-vous mes données ?"):
+        answer = rag.ask("sensus", question, settings=sample_store, backend="extractive")
+        assert answer.status == "answered"
+        assert any(ch.isdigit() for ch in answer.citations[0].text + answer.citations[1].text), \
+            [c.text for c in answer.citations]
+
+
+def test_answerability_is_learned_not_constant(sample_store):
+    on = rag.ask("sensus", "How long do you keep my data?", settings=sample_store, backend="extractive")
+    off = rag.ask("sensus", "Who won the football world cup in 2018?", settings=sample_store, backend="extractive")
+    assert on.status == "answered" and off.status == "not_found"
