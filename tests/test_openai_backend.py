@@ -279,12 +279,24 @@ def test_after_a_lead_the_model_reads_only_the_best_passages(server, model):
 def test_after_a_no_lead_a_yes_sentence_is_a_contradiction(server, model):
     fb = fallback()
     fb.lead = "No: the policy rules this out [3]."
+    fb.verdict = "no"
     fb.answer = fb.lead + " This is what the policy says [1][2][3]."
     contradiction = "Yes, Sensus sells your personal data when it sells its business [1]."
     server.replies = [contradiction, contradiction]
     pieces, final = run_stream(model, question="Do you sell my data?", fb=fb)
-    assert pieces == [fb.lead] and final.backend == "extractive-fallback"
-    assert "says yes, but the answer is no" in final.notice
+    assert pieces == [fb.lead] and final.backend == "extractive-fallback" and final.verdict == "no"
+    assert "says yes, but the passages do not say yes" in final.notice
+
+
+def test_without_a_verdict_the_model_may_not_invent_one(server, model):
+    fb = fallback()  # no verdict: the evidence does not decide
+    assert fb.verdict is None
+    invented = "Yes, Sensus sells your personal data to partners [1]."
+    server.replies = [invented, invented]
+    pieces, final = run_stream(model, question="Do you sell my data?", fb=fb)
+    assert not any(p.startswith("Yes") for p in pieces)
+    assert final.backend == "extractive-fallback" and final.verdict is None
+    assert not final.answer.startswith("Yes")
 
 
 def test_a_reworded_repeat_of_the_lead_a_bare_verdict_and_an_agreeing_opener_are_dropped(server, model):
