@@ -1,8 +1,8 @@
-"""Hybrid retrieval within one company's policy: dense (Chroma, one ranking per embedder) and
-lexical (BM25 over stemmed words), fused by reciprocal rank fusion; then evidence sentences.
+"""The query side of the index, per company: its chunks (from Chroma) with their vectors per
+embedder, the evidence units' and section titles' vectors, and a BM25 index over stemmed words.
 
-Dense rankings carry questions across languages (an English question over a Dutch policy); BM25 is
-sharp when question and policy share words. RRF needs no score calibration between the two.
+Loaded once per company and kept; rag/features.py computes every similarity from these in numpy
+(a few hundred rows per policy), and the learned ranker (rag/ranker.py) orders the units.
 """
 from __future__ import annotations
 
@@ -20,9 +20,6 @@ from .concepts import concepts_in, fold, question_concepts
 from index.settings import Settings
 from index.store import PolicyStore
 
-RRF_K = 60
-SECTION_SPAN = 6  # at most this many sibling chunks of a retrieved chunk's section join the evidence
-DENSE_CANDIDATES = 12
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STEMMER_NAMES = {"nl": "dutch", "fr": "french", "en": "english", "de": "german"}
 
@@ -167,65 +164,6 @@ class PolicyRetriever:
 
     def title_vectors(self, company: str) -> dict[str, np.ndarray]:
         return self._company_index(company).title_vectors
-
-    def neighbours(self, company: str):
-        """A function giving the other chunks of a passage's section (nearest first)."""
-        index = self._company_index(company)
-
-        def siblings(p: Passage) -> list[Passage]:
-            i = index.by_id.get(p.chunk_id)
-            if i is None:
-                return []
-            out = []
-            for step in (-1, 1):
-                j = i + step
-                while 0 <= j < len(index.passages) and index.passages[j].section == p.section and len(out) < SECTION_SPAN:
-                    out.append(index.passages[j])
-                    j += step
-            return out
-        return siblings
-
-    def search(self, company: str, question: str, k: int = 5) -> list[Passage]:
-        """The k best passages of the company's policy for the question, best first."""
-        if company not in self.manifest["companies"]:
-            self.store.company(company)  # raises a StoreError naming the known companies
-        index = self._company_index(company)
-        n = len(index.passages)
-        fused = np.zeros(n)
-        dense_best = np.zeros(n)
-        for name, embedder in self._embedders.items():
-            vector = embedder.embed_query(question)
-            res = self._collections[name].query(query_embeddings=[vector], n_results=min(DENSE_CANDIDATES, n),
-                                                where={"company": company}, include=["distances"])
-            for rank, (chunk_id, distance) in enumerate(zip(res["ids"][0], res["distances"][0])):
-                i = index.by_id.get(chunk_id)
-                if i is None:
-                    continue
-                fused[i] += 1.0 / (RRF_K + rank + 1)
-                dense_best[i] = max(dense_best[i], 1.0 - distance)
-            if name == self._unit_embedder_name and index.title_vectors:
-                # Headings, FAQ questions above all, often say in a few words what a section answers.
-                title_sim = {t: float(np.dot(v, vector)) for t, v in index.title_vectors.items()}
-                order = sorted(range(n), key=lambda i: -title_sim.get(index.passages[i].section, -1.0))
-                for rank, i in enumerate(order[:DENSE_CANDIDATES]):
-                    if index.passages[i].section:
-                        fused[i] += 1.0 / (RRF_K + rank + 1)
-        language = self.manifest["companies"][company].get("language", "en")
-        terms = lexical_terms(question, language, question=True)
-        if terms:
-            scores = index.bm25.get_scores(terms)
-            order = np.argsort(-scores)[:DENSE_CANDIDATES]
-            for rank, i in enumerate(order):
-                if scores[i] > 0:
-                    fused[i] += 1.0 / (RRF_K + rank + 1)
-        best = np.argsort(-fused)[:k]
-        out = []
-        for i in best:
-            if fused[i] <= 0:
-                break
-            p = index.passages[i]
-            out.append(Passage(**{**p.__dict__, "score": float(fused[i]), "dense": float(dense_best[i])}))
-        return out
 
 
 _retrievers: dict[tuple, PolicyRetriever] = {}

@@ -13,6 +13,7 @@ import pytest
 from conftest import POLICIES, ROOT, make_settings
 from index.build import build_index
 from index.store import PolicyStore, StoreError
+from rag.chain import search as rag_search
 from rag.retrieve import PolicyRetriever
 
 
@@ -26,7 +27,7 @@ def test_reopen_and_filter_by_company(sample_store):
     assert got["ids"] and all(m["company"] == "sensus" for m in got["metadatas"])
     # A fresh process view (new retriever) answers from what is on disk.
     retriever = PolicyRetriever(sample_store)
-    passages = retriever.search("sensus", "bewaartermijn", k=3)
+    passages = rag_search("sensus", "bewaartermijn", settings=sample_store, k=3)
     assert passages and all(p.company == "sensus" for p in passages)
     source = retriever.source_text("sensus")
     assert all(source[p.start:p.end] == p.text for p in passages)
@@ -88,7 +89,7 @@ def test_failed_rebuild_leaves_the_old_index_answering(tmp_path, monkeypatch):
     monkeypatch.undo()
     after = PolicyStore(settings).require_manifest()
     assert after == before and "engcode" not in after["companies"]
-    assert PolicyRetriever(settings).search("sensus", "hoe lang bewaren", k=2)
+    assert rag_search("sensus", "hoe lang bewaren", settings=settings, k=2)
 
 
 def test_killed_build_process_leaves_the_old_index_answering(tmp_path):
