@@ -26,7 +26,7 @@ _STEMMER_NAMES = {"nl": "dutch", "fr": "french", "en": "english", "de": "german"
 
 @dataclass
 class Passage:
-    """A retrieved chunk: a verbatim span of the company's source text."""
+    """A chunk of a policy: a verbatim span of the company's source text."""
 
     company: str
     chunk_id: str
@@ -37,8 +37,6 @@ class Passage:
     language: str
     sentences: list[tuple[int, int]]
     units: list[tuple[int, int]] = field(default_factory=list)  # citable spans (index/chunk.py)
-    score: float = 0.0  # fused score, higher is better
-    dense: float = 0.0  # best cosine similarity over embedders
 
 
 # -- text normalisation for the lexical side ----------------------------------------------------
