@@ -108,12 +108,13 @@ def _retention_citations() -> list[Citation]:
                                  "De persoonsgegevens die wij nodig hebben voor het voeren"])
 
 
-def _run(question: str, company: str, citations: list[Citation]):
+def _run(question: str, company: str, citations: list[Citation], verdict: str | None = None):
     from rag.generate import stream_answer
     from rag.llm import load_chat_model
 
+    # the verdict is the evidence step's (rag/verdict.py); the model may state it, never another one
     fallback = Answer(company=company, question=question, language="en", status="answered",
-                      answer="EXTRACTIVE", citations=citations)
+                      answer="EXTRACTIVE", citations=citations, verdict=verdict)
     pieces, final = [], None
     for item in stream_answer(load_chat_model("local", Settings()), question, "en", citations, fallback, "local"):
         if isinstance(item, Answer):
@@ -155,7 +156,7 @@ def test_unknown_runtime_setting_makes_the_backend_unavailable(tmp_path):
 def test_local_model_answers_a_dev_question_verified():
     question = "Do you sell my personal information?"  # d-engcode-sell-en
     citations = _citations("engcode", ["Wij beschouwen uw persoonlijke informatie als een essentieel onderdeel"])
-    pieces, final = _run(question, "engcode", citations)
+    pieces, final = _run(question, "engcode", citations, verdict="no")  # "... verkopen ... niet aan derden"
     assert final.backend == "local", final.notice
     assert verify_answer(final.answer, "en", citations, question=question, company="engcode") == []
     assert pieces and "".join(pieces) == final.answer  # streamed, and what was shown is what stands
