@@ -16,7 +16,9 @@ Verifies, for every line:
 Prints counts per language, type, verdict and company; exits non-zero on any failure.
 Standard library only.
 
-usage: python3 check_extra.py [questions.jsonl]
+usage: python3 check_extra.py [questions.jsonl] [--policies DIR]
+(DIR defaults to ../shared/eval/policyqa-dev/policies; .md/.html policies are checked as raw text,
+so evidence strings must be plain runs of words without markup)
 """
 import collections
 import json
@@ -42,6 +44,11 @@ def norm(s):
 
 
 def load_policies():
+    global POL
+    if '--policies' in sys.argv:
+        i = sys.argv.index('--policies')
+        POL = os.path.abspath(sys.argv[i + 1])
+        del sys.argv[i:i + 2]
     texts = {}
     if not os.path.isdir(POL):
         sys.exit(f'policies folder not found: {POL}')
@@ -56,8 +63,8 @@ def sentence_index(text, pos):
 
 
 def main():
-    qpath = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
     texts = load_policies()
+    qpath = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
     fails, ids = [], set()
     rows = []
     with open(qpath, encoding='utf-8') as fh:
@@ -97,8 +104,8 @@ def main():
         text = texts[co]
         if lang not in LANGS:
             bad(f'bad lang {lang!r}')
-        if not (isinstance(rid, str) and re.fullmatch(rf'xt-{re.escape(co)}-[1-9]\d*-{re.escape(str(lang))}', rid)):
-            bad('id does not follow xt-<company>-<n>-<lang>')
+        if not (isinstance(rid, str) and re.fullmatch(rf'x[a-z]-{re.escape(co)}-[1-9]\d*-{re.escape(str(lang))}', rid)):
+            bad('id does not follow xt-<company>-<n>-<lang> (or another x?- prefix)')
         if not isinstance(r['question'], str) or len(r['question'].strip()) < 5:
             bad('question missing or too short')
         if not isinstance(ans, bool):
