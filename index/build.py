@@ -140,8 +140,9 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
     texts = {p.company: p.text for p in policies}
     chunk_records = [_Record(c.id, c.embed_text, c.metadata()) for c in all_chunks]
-    # Evidence units (sentences, list blocks) are embedded with the first embedder, so that picking
-    # the sentences that answer a question costs no embedding at question time.
+    # Evidence units (sentences, list blocks) are embedded with every embedder at build time, so that
+    # picking the sentences that answer a question costs no embedding at question time (the ranker
+    # takes the first embedder's similarity and the mean of the others').
     unit_records = [
         _Record(f"{c.id}:{i}", f"{c.section}\n{texts[c.company][s:e]}" if c.section else texts[c.company][s:e],
                 {"company": c.company, "kind": "unit", "start": s, "end": e})
@@ -150,7 +151,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     titles = sorted({(c.company, c.section) for c in all_chunks if c.section})
     unit_records += [_Record(f"title:{company}:{i}", title, {"company": company, "kind": "title", "title": title})
                      for i, (company, title) in enumerate(titles)]
-    jobs = [("chunks", name, chunk_records) for name in names] + [("units", names[0], unit_records)]
+    jobs = [("chunks", name, chunk_records) for name in names] + [("units", name, unit_records) for name in names]
     bar = _progress_bar(sum(len(r) for _, _, r in jobs), progress)
     collections: dict[str, str] = {}
     done, total = 0, sum(len(r) for _, _, r in jobs)

@@ -27,7 +27,7 @@ class Settings:
     store_dir: Path = field(default_factory=lambda: Path(_env("STORE", str(PROJECT_DIR / "store"))))
     policies_dir: Path = field(default_factory=lambda: Path(_env("POLICIES", str(PROJECT_DIR / "policies"))))
     chroma_url: str | None = field(default_factory=lambda: _env("CHROMA_URL"))
-    embedder: str = field(default_factory=lambda: _env("EMBEDDER", "use"))
+    embedder: str = field(default_factory=lambda: _env("EMBEDDER", "use+e5"))
     backend: str | None = field(default_factory=lambda: _env("BACKEND"))
     local_model: str | None = field(default_factory=lambda: _env("LOCAL_MODEL"))
     openai_base_url: str | None = field(default_factory=lambda: _env("OPENAI_BASE_URL"))

@@ -32,6 +32,9 @@ FEATURES = [
     "lexical", "concept", "key_own", "key_ctx", "q_keys", "q_concepts",
     "exp_duration", "has_duration", "exp_date", "has_date", "exp_email", "has_email", "exp_list", "is_list",
     "fact_match", "position", "log_len", "log_units", "cross_language", "yes_no",
+    # the other embedders (mean of their similarities); missing (NaN) when only one is configured:
+    # the ranker is trained with and without them (scripts/train.py)
+    "d_alt", "d_alt_z", "d_alt_gap", "d_alt_rank", "d_alt_para", "d_alt_para_z",
 ]
 
 
@@ -50,6 +53,8 @@ class UnitTable:
     context: list[frozenset]  # concepts of its section title and the sentence before
     terms: list[frozenset]
     vectors: np.ndarray  # unit embeddings (first embedder), normalised
+    alt_vectors: dict[str, np.ndarray]  # the other embedders' unit embeddings (when built), normalised
+    alt_para_vectors: dict[str, np.ndarray]
     ctx_vectors: np.ndarray  # the unit with its neighbours in the section, normalised
     has_duration: np.ndarray
     has_date: np.ndarray
@@ -107,6 +112,13 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
     para_terms = [[] for _ in range(n_para)]
     for i, ts in enumerate(terms):
         para_terms[para_of[i]].extend(ts)
+    alt_vectors, alt_para_vectors = {}, {}
+    for name, by_span in retriever.alt_unit_vectors(company).items():
+        if rows and all((s, e) in by_span for s, e, *_ in rows):
+            alt = _normalise_rows(np.stack([by_span[(s, e)] for s, e, *_ in rows]).astype(np.float32))
+            paras = np.zeros((n_para, alt.shape[1]), dtype=np.float32)
+            np.add.at(paras, para_of, alt)
+            alt_vectors[name], alt_para_vectors[name] = alt, _normalise_rows(paras)
     para_bm25 = bm25s.BM25()
     if rows:
         para_bm25.index([t or ["§none"] for t in para_terms], show_progress=False)
@@ -120,7 +132,7 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
         context=[frozenset(concepts_in(sections[i]) | (concepts_in(texts[i - 1]) if i and sections[i - 1] == sections[i]
                                                        else set())) for i in range(len(rows))],
         terms=[frozenset(t for t in ts if not t.startswith("§")) for ts in terms],
-        vectors=vectors, ctx_vectors=_normalise_rows(ctx) if rows else ctx,
+        vectors=vectors, alt_vectors=alt_vectors, alt_para_vectors=alt_para_vectors, ctx_vectors=_normalise_rows(ctx) if rows else ctx,
         has_duration=np.array([has_duration(t) for t in texts], dtype=float),
         has_date=np.array([bool(dates(t)) for t in texts], dtype=float),
         has_email=np.array([bool(emails(t)) for t in texts], dtype=float),
@@ -224,6 +236,14 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
     _, _, bu_rank = _relative(bm25_unit)
     _, _, bk_rank = _relative(bm25_chunk)
     const = lambda v: np.full(n, float(v))  # noqa: E731
+    alt_names = [name for name in table.alt_vectors if name in q.vectors]
+    if alt_names:
+        d_alt = np.mean([table.alt_vectors[a] @ q.vectors[a] for a in alt_names], axis=0)
+        d_alt_para = np.mean([(table.alt_para_vectors[a] @ q.vectors[a])[table.para_of] for a in alt_names], axis=0)
+        da_z, da_gap, da_rank = _relative(d_alt)
+        dap_z, _, _ = _relative(d_alt_para)
+    else:
+        d_alt = d_alt_para = da_z = da_gap = da_rank = dap_z = const(np.nan)
     columns = {
         "d_unit": d_unit, "d_unit_z": du_z, "d_unit_gap": du_gap, "d_unit_rank": du_rank,
         "d_ctx": d_ctx, "d_ctx_z": dc_z, "d_ctx_gap": dc_gap,
@@ -240,5 +260,7 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
         "fact_match": fact_match, "position": table.position, "log_len": table.log_len,
         "log_units": const(math.log(n)), "cross_language": const(q.language != policy_language),
         "yes_no": const(q.yes_no),
+        "d_alt": d_alt, "d_alt_z": da_z, "d_alt_gap": da_gap, "d_alt_rank": da_rank,
+        "d_alt_para": d_alt_para, "d_alt_para_z": dap_z,
     }
     return table, np.column_stack([columns[name] for name in FEATURES]).astype(np.float32)

@@ -73,6 +73,7 @@ class _CompanyIndex:
     bm25: object
     by_id: dict[str, int]
     unit_vectors: dict[tuple[int, int], np.ndarray]
+    alt_unit_vectors: dict[str, dict[tuple[int, int], np.ndarray]]  # the other embedders', when built
     title_vectors: dict[str, np.ndarray]
     chunk_vectors: dict[str, np.ndarray]  # per embedder, rows aligned with passages
 
@@ -92,6 +93,9 @@ class PolicyRetriever:
         self.unit_embedder = self._embedders[names[0]]
         self._unit_embedder_name = names[0]
         self._units = self.store.chunk_collection(self.manifest["collections"]["units:" + names[0]])
+        # Stores built before every embedder embedded the units have only the first one's.
+        self._alt_units = {name: self.store.chunk_collection(self.manifest["collections"]["units:" + name])
+                           for name in names[1:] if "units:" + name in self.manifest["collections"]}
 
     def companies(self) -> dict[str, dict]:
         return self.manifest["companies"]
@@ -126,6 +130,12 @@ class PolicyRetriever:
                 title_vectors[m["title"]] = np.asarray(v, dtype=np.float32)
             else:
                 unit_vectors[(m["start"], m["end"])] = np.asarray(v, dtype=np.float32)
+        alt_unit_vectors = {}
+        for emb_name, collection in self._alt_units.items():
+            stored = collection.get(where={"company": company}, include=["metadatas", "embeddings"])
+            alt_unit_vectors[emb_name] = {(m["start"], m["end"]): np.asarray(v, dtype=np.float32)
+                                          for m, v in zip(stored["metadatas"], stored["embeddings"])
+                                          if m.get("kind") != "title"}
         by_id = {p.chunk_id: i for i, p in enumerate(passages)}
         chunk_vectors = {}
         for emb_name, collection in self._collections.items():
@@ -135,7 +145,7 @@ class PolicyRetriever:
                 if chunk_id in by_id:
                     matrix[by_id[chunk_id]] = v
             chunk_vectors[emb_name] = matrix
-        index = _CompanyIndex(passages, retriever, by_id, unit_vectors, title_vectors, chunk_vectors)
+        index = _CompanyIndex(passages, retriever, by_id, unit_vectors, alt_unit_vectors, title_vectors, chunk_vectors)
         with self._lock:
             self._companies[company] = index
         return index
@@ -159,6 +169,10 @@ class PolicyRetriever:
 
     def unit_vectors(self, company: str) -> dict[tuple[int, int], np.ndarray]:
         return self._company_index(company).unit_vectors
+
+    def alt_unit_vectors(self, company: str) -> dict[str, dict[tuple[int, int], np.ndarray]]:
+        """The units' vectors by the other embedders (name -> span -> vector); empty with one embedder."""
+        return self._company_index(company).alt_unit_vectors
 
     def title_vectors(self, company: str) -> dict[str, np.ndarray]:
         return self._company_index(company).title_vectors

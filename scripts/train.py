@@ -50,15 +50,27 @@ def folds(questions: list[Question], k: int):
     return list(GroupKFold(n_splits=k).split(questions, groups=groups))
 
 
+ALT = [i for i, name in enumerate(FEATURES) if name.startswith("d_alt")]
+
+
+def one_embedder(X: np.ndarray) -> np.ndarray:
+    """The features as a store built with one embedder gives them: no other embedders' similarities."""
+    X = X.copy()
+    X[:, ALT] = np.nan
+    return X
+
+
 def fit_ranker(train: list[Question]):
     import lightgbm as lgb
 
     train = [q for q in train if q.labels is not None and q.labels.sum() > 0]
     repeated = [q for q in train for _ in range(1 if q.set == "policyqa" else MULTILINGUAL_WEIGHT)]
-    X = np.vstack([q.features for q in repeated])
-    y = np.concatenate([q.labels for q in repeated])
+    # Every question once more without the other embedders' features (NaN), so that one model serves
+    # a store built with one embedder as well as the default two.
+    X = np.vstack([q.features for q in repeated] + [one_embedder(q.features) for q in train])
+    y = np.concatenate([q.labels for q in repeated] + [q.labels for q in train])
     model = lgb.LGBMRanker(**RANKER_PARAMS)
-    model.fit(X, y, group=[len(q.labels) for q in repeated], feature_name=FEATURES)
+    model.fit(X, y, group=[len(q.labels) for q in repeated + train], feature_name=FEATURES)
     return model.booster_
 
 
@@ -107,17 +119,20 @@ def main(argv=None) -> int:
 
     # 1. ranker: out-of-fold scores give the cross-validated figures and the inputs of the next steps
     oof: dict[str, np.ndarray] = {}
+    oof_one: dict[str, np.ndarray] = {}
     fold_dir = Path(args.cache) / "folds"
     for i, (tr, te) in enumerate(splits):
         model = fit_ranker([questions[j] for j in tr])
         for j in te:
             oof[questions[j].id] = model.predict(questions[j].features)
+            oof_one[questions[j].id] = model.predict(one_embedder(questions[j].features))
         # each fold's ranker with the policies it never saw: scripts/cv_policyqa.py runs `rag search` with it
         (fold_dir / f"fold{i}").mkdir(parents=True, exist_ok=True)
         model.save_model(str(fold_dir / f"fold{i}" / "ranker.txt"))
         (fold_dir / f"fold{i}" / "heldout.json").write_text(json.dumps(sorted({questions[j].company for j in te})))
         print(f"  ranker fold {i + 1}/{len(splits)}")
-    metrics = {"ranker_cv": ranking_figures(questions, oof)}
+    metrics = {"ranker_cv": ranking_figures(questions, oof),
+               "ranker_cv_one_embedder": ranking_figures(questions, oof_one)}
     baseline = {q.id: q.features[:, FEATURES.index("bm25_unit")] for q in questions}
     metrics["bm25_units_same_folds"] = ranking_figures(questions, baseline)
     print("ranker, cross-validated:", metrics["ranker_cv"], " BM25 over units:", metrics["bm25_units_same_folds"])

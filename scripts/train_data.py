@@ -4,7 +4,8 @@ candidate features (rag/features.py) and label the candidates from the gold.
 Sets (never newpolicies-dev, which is kept for reporting):
 - policyqa: ../shared/eval/policyqa-dev, English, a unit is relevant when it overlaps a gold segment.
 - multilingual: ../shared/eval/train-multilingual, nl/fr/de/en, relevant = holds an evidence string.
-- extra: scripts/data/extra_train.jsonl, multilingual questions over the policyqa-dev policies.
+- extra: scripts/data/extra_*.jsonl, our own multilingual questions (open and yes/no) over the
+  policyqa-dev and train-multilingual policies.
 """
 from __future__ import annotations
 
@@ -96,9 +97,14 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print
     if "multilingual" in sets:
         root = EVAL / "train-multilingual"
         gold_sets.append(("multilingual", root / "questions.jsonl", _store("multilingual", root / "policies", cache)))
-    if "extra" in sets and (PROJECT / "scripts" / "data" / "extra_train.jsonl").exists():
-        gold_sets.append(("extra", PROJECT / "scripts" / "data" / "extra_train.jsonl",
-                          _store("policyqa", EVAL / "policyqa-dev" / "policies", cache)))
+    data = PROJECT / "scripts" / "data"
+    if "extra" in sets:
+        # our own gold (checked by scripts/data/check_extra.py): open and yes/no questions
+        for path, store, policies in ((data / "extra_train.jsonl", "policyqa", "policyqa-dev"),
+                                      (data / "extra_yesno_policyqa.jsonl", "policyqa", "policyqa-dev"),
+                                      (data / "extra_yesno_multilingual.jsonl", "multilingual", "train-multilingual")):
+            if path.exists():
+                gold_sets.append(("extra", path, _store(store, EVAL / policies / "policies", cache)))
     for name, path, retriever in gold_sets:
         n = 0
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -106,7 +112,8 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print
                 continue
             g = json.loads(line)
             verdict = g.get("verdict") if g.get("type") == "yesno" else None
-            group = ("policyqa/" if name == "extra" else name + "/") + g["company"]
+            # the fold group is the policy, whichever file asks about it
+            group = f"{retriever.settings.store_dir.name}/{g['company']}"
             q = _featurise(retriever, Question(name, g["id"], group, g["company"], g["question"], g["lang"],
                                                bool(g["answerable"]), verdict, gold=g))
             q.labels = _evidence_labels(q.texts, g.get("evidence", []))
@@ -114,7 +121,7 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print
                 log(f"  {g['id']}: no unit holds its evidence {g['evidence']!r}")
             out.append(q)
             n += 1
-        log(f"{name}: {n} questions")
+        log(f"{name} ({path.name}): {n} questions")
     return out
 
 

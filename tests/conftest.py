@@ -29,7 +29,8 @@ def make_settings(store: Path, policies: Path = POLICIES, **extra) -> Settings:
 def sample_store(tmp_path_factory) -> Settings:
     from index.build import build_index
 
-    settings = make_settings(tmp_path_factory.mktemp("store"))
+    # the default embedders (use+e5), as users have them; other tests' own stores use one, faster
+    settings = dataclasses.replace(make_settings(tmp_path_factory.mktemp("store")), embedder=Settings().embedder)
     report = build_index(settings, progress=False)
     assert report.policies == 5 and report.chunks > 100
     return settings

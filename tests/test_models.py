@@ -49,3 +49,30 @@ def test_answerability_is_learned_not_constant(sample_store):
     on = rag.ask("sensus", "How long do you keep my data?", settings=sample_store, backend="extractive")
     off = rag.ask("sensus", "Who won the football world cup in 2018?", settings=sample_store, backend="extractive")
     assert on.status == "answered" and off.status == "not_found"
+
+
+def test_the_second_embedder_feeds_the_ranker_and_one_embedder_still_works(sample_store, tmp_path):
+    import dataclasses
+
+    from index.build import build_index
+    from rag.features import candidate_features, view_question
+    from rag.retrieve import PolicyRetriever
+
+    alt = [FEATURES.index(n) for n in FEATURES if n.startswith("d_alt")]
+    question = "How long do you keep my data?"
+    two = PolicyRetriever(sample_store)
+    assert two.manifest["embedders"] == ["use", "e5"]
+    _, X = candidate_features(two, "sensus", view_question(two, question, "en"))
+    assert np.isfinite(X[:, alt]).all() and X[:, alt].std() > 0
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "sensus.txt").write_text((sample_store.policies_dir / "sensus.txt").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    one_settings = dataclasses.replace(sample_store, store_dir=tmp_path / "store", policies_dir=policies, embedder="use")
+    build_index(one_settings, progress=False)
+    one = PolicyRetriever(one_settings)
+    _, X1 = candidate_features(one, "sensus", view_question(one, question, "en"))
+    assert np.isnan(X1[:, alt]).all()  # missing, as the ranker was trained to expect
+    answer = rag.ask("sensus", question, settings=one_settings, backend="extractive")
+    assert answer.status == "answered" and any(durations(c.text) for c in answer.citations[:3])

@@ -105,7 +105,7 @@ def _check_store(settings, expected_names):
         assert COLLECTION_NAME.match(collection), collection
         assert ".." not in collection
     # Manifest keys stay the embedder names; collection names carry the slug.
-    assert set(manifest["collections"]) == {*expected_names, "units:" + expected_names[0]}
+    assert set(manifest["collections"]) == {*expected_names, *("units:" + n for n in expected_names)}
     for name in expected_names:
         assert embed.embedder_slug(name) in manifest["collections"][name]
     return manifest
