@@ -1,5 +1,5 @@
 """`make bench`: one run, one table. PlainPolicy beside a plain LangChain baseline (bench/baseline.py)
-on the same machine, the same embedder (USE multilingual) and the same gold questions.
+on the same machine, the default embedders (PlainPolicy: use+e5; the baseline: USE multilingual) and the same gold questions.
 
     .venv/bin/python bench/bench.py [--fast] [--gold tests/data/dev.jsonl] [--load-n 50] [--json OUT]
 
@@ -63,7 +63,7 @@ def measured(cmd: list[str], env: dict, timeout: float = 3600) -> dict:
 
 def child_env(store: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PLAINPOLICY_CHROMA_URL"}
-    env.update(PYTHONPATH=str(ROOT), PLAINPOLICY_EMBEDDER="use", ANONYMIZED_TELEMETRY="False")
+    env.update(PYTHONPATH=str(ROOT), ANONYMIZED_TELEMETRY="False")  # the default embedders, as users run them
     if store is not None:
         env["PLAINPOLICY_STORE"] = str(store)
     return env
@@ -227,7 +227,7 @@ def table(build: dict, backends: list[dict], skipped: list[dict], base: dict, lo
     cpu = os.cpu_count()
     out.append("")
     out.append(f"Machine: {cpu} cores; load average (1/5/15 min) before {loads[0][0]:.2f}/{loads[0][1]:.2f}/{loads[0][2]:.2f}, "
-               f"after {loads[1][0]:.2f}/{loads[1][1]:.2f}/{loads[1][2]:.2f}. Embedder: USE multilingual (both). "
+               f"after {loads[1][0]:.2f}/{loads[1][1]:.2f}/{loads[1][2]:.2f}. Embedders: PlainPolicy the default (use+e5), baseline USE multilingual. "
                f"Baseline: RecursiveCharacterTextSplitter(800, 80), langchain_chroma.Chroma, top-3 chunks as citations.")
     if ext["misses"] or base["misses"]:
         out.append(f"Evidence misses: PlainPolicy {', '.join(ext['misses']) or 'none'}; baseline {', '.join(base['misses']) or 'none'}.")
