@@ -36,7 +36,7 @@ def chroma_server(tmp_path_factory):
 
 def run(args: list[str], url: str, local_store: Path, ok: bool = True) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".cache"), "PYTHONPATH": str(ROOT),
-           "PLAINPOLICY_CHROMA_URL": url, "PLAINPOLICY_STORE": str(local_store), "PLAINPOLICY_EMBEDDER": "use"}
+           "PLAINPOLICY_CHROMA_URL": url, "PLAINPOLICY_STORE": str(local_store)}  # the default embedders
     result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, env=env,
                             timeout=180)
     if ok:
