@@ -29,7 +29,10 @@ from typing import Iterable, Sequence
 
 from rag.concepts import concepts_in, key_concepts
 from rag.facts import OPEN_DURATION
+from rag.lexicon import lexicon
 from rag.schema import Citation
+
+_LEX = lexicon()  # the word lists below are data (rag/data/lexicon.json)
 
 LANGUAGES = ("nl", "fr", "en", "de")
 LANGUAGE_NAMES = {"nl": "Dutch", "fr": "French", "en": "English", "de": "German"}
@@ -66,12 +69,7 @@ def strip_markers(text: str) -> str:
 # Sentences
 # --------------------------------------------------------------------------------------------
 
-_ABBREVIATIONS = {
-    "bijv", "bv", "o.a", "oa", "e.d", "ca", "art", "nr", "mr", "dhr", "mevr", "z.b", "zb", "bzw",
-    "ggf", "evtl", "inkl", "e.g", "eg", "i.e", "ie", "etc", "vs", "cf", "p", "pp", "no", "resp",
-    "incl", "excl", "max", "min", "mme", "m", "st", "dr", "prof", "abs", "ziff", "lit", "zgn", "nl",
-    "enz", "evt", "ong", "resp", "ex", "vgl", "zie", "usw", "vgl",
-}
+_ABBREVIATIONS = frozenset(_LEX["abbreviations"])
 _SENT_END_RE = re.compile(r"[.!?](?:[\"'”’»)]*)")
 
 
@@ -139,29 +137,12 @@ def split_sentences(text: str) -> list[str]:
 # Numbers, durations, dates across nl/fr/en/de
 # --------------------------------------------------------------------------------------------
 
-_UNITS = {
-    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-           "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-           "nineteen"],
-    "nl": ["nul", "één", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien",
-           "elf", "twaalf", "dertien", "veertien", "vijftien", "zestien", "zeventien", "achttien",
-           "negentien"],
-    "fr": ["zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
-           "onze", "douze", "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit", "dix-neuf"],
-    "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
-           "elf", "zwölf", "dreizehn", "vierzehn", "fünfzehn", "sechzehn", "siebzehn", "achtzehn",
-           "neunzehn"],
-}
-_TENS = {
-    "en": {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy", 80: "eighty", 90: "ninety"},
-    "nl": {20: "twintig", 30: "dertig", 40: "veertig", 50: "vijftig", 60: "zestig", 70: "zeventig", 80: "tachtig", 90: "negentig"},
-    "fr": {20: "vingt", 30: "trente", 40: "quarante", 50: "cinquante", 60: "soixante", 70: "septante", 90: "nonante"},
-    "de": {20: "zwanzig", 30: "dreißig", 40: "vierzig", 50: "fünfzig", 60: "sechzig", 70: "siebzig", 80: "achtzig", 90: "neunzig"},
-}
-_BIG = {"hundred": 100, "honderd": 100, "cent": 100, "hundert": 100, "einhundert": 100,
-        "thousand": 1000, "duizend": 1000, "mille": 1000, "tausend": 1000, "eintausend": 1000}
+_UNITS: dict[str, list[str]] = _LEX["number_words"]  # 0-19 per language
+_TENS = {lang: {int(value): word for value, word in tens.items()} for lang, tens in _LEX["number_tens"].items()}
+_BIG = {word: value for by_word in _LEX["number_big"].values() for word, value in by_word.items()}
+_BIG_BY_LANG = {lang: set(by_word) for lang, by_word in _LEX["number_big"].items()}
 # Words that are also articles ("een", "un", "ein"): a number only right before a time unit.
-_ARTICLES_ONE = {"a", "an", "one", "een", "un", "une", "ein", "eine", "einen", "einem", "einer", "eines"}
+_ARTICLES_ONE = frozenset(_LEX["articles_one"])
 
 
 @lru_cache(maxsize=None)
@@ -211,39 +192,12 @@ def _number_words(language: str | None = None) -> dict[str, int]:
     return words
 
 
-_BIG_BY_LANG = {"en": {"hundred", "thousand"}, "nl": {"honderd", "duizend"}, "fr": {"cent", "mille"},
-                "de": {"hundert", "einhundert", "tausend", "eintausend"}}
-
-_UNIT_WORDS = {
-    # canonical unit, multiplier into it
-    "year": ("month", 12), "years": ("month", 12), "jaar": ("month", 12), "jaren": ("month", 12),
-    "an": ("month", 12), "ans": ("month", 12), "année": ("month", 12), "années": ("month", 12),
-    "jahr": ("month", 12), "jahre": ("month", 12), "jahren": ("month", 12), "jahres": ("month", 12),
-    "month": ("month", 1), "months": ("month", 1), "maand": ("month", 1), "maanden": ("month", 1),
-    "mois": ("month", 1), "monat": ("month", 1), "monate": ("month", 1), "monaten": ("month", 1),
-    "monats": ("month", 1),
-    "week": ("day", 7), "weeks": ("day", 7), "weken": ("day", 7), "semaine": ("day", 7),
-    "semaines": ("day", 7), "woche": ("day", 7), "wochen": ("day", 7),
-    "day": ("day", 1), "days": ("day", 1), "dag": ("day", 1), "dagen": ("day", 1), "jour": ("day", 1),
-    "jours": ("day", 1), "tag": ("day", 1), "tage": ("day", 1), "tagen": ("day", 1),
-    "werkdag": ("day", 1), "werkdagen": ("day", 1), "werktag": ("day", 1), "werktage": ("day", 1),
-    "werktagen": ("day", 1), "arbeitstage": ("day", 1), "arbeitstagen": ("day", 1),
-    "hour": ("hour", 1), "hours": ("hour", 1), "uur": ("hour", 1), "uren": ("hour", 1),
-    "heure": ("hour", 1), "heures": ("hour", 1), "stunde": ("hour", 1), "stunden": ("hour", 1),
-}
+# canonical unit, multiplier into it
+_UNIT_WORDS = {word: (unit, multiplier) for word, (unit, multiplier) in _LEX["time_units"].items()}
 # "business days", "jours ouvrables": the qualifier sits between number and unit or after it
-_UNIT_QUALIFIERS = r"(?:(?:working|business|calendar|kalender|ouvrables?|ouvrés?)\s+)?"
+_UNIT_QUALIFIERS = rf"(?:(?:{'|'.join(_LEX['unit_qualifiers'])})\s+)?"
 
-_MONTHS = {}
-for _i, _names in enumerate([
-    "january januari janvier januar jan", "february februari février februar feb fév",
-    "march maart mars märz mrt mar", "april avril apr avr", "may mei mai",
-    "june juni juin jun", "july juli juillet jul", "august augustus août aug",
-    "september septembre sep sept", "october oktober octobre okt oct",
-    "november novembre nov", "december december décembre dezember dec déc dez",
-], start=1):
-    for _n in _names.split():
-        _MONTHS[_n] = _i
+_MONTHS = {name: number for number, names in enumerate(_LEX["month_names"], start=1) for name in names.split()}
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 URL_RE = re.compile(
@@ -447,20 +401,14 @@ def _fmt_date(date) -> str:
 # Polarity (yes / no, negation)
 # --------------------------------------------------------------------------------------------
 
-_YES = {"yes", "ja", "oui", "jawel", "yes,", "certainly", "inderdaad", "effectivement", "doch"}
-_NO = {"no", "nee", "neen", "non", "nein"}
-_NEGATIONS = {
-    "not", "never", "no", "none", "nothing", "cannot", "can't", "don't", "doesn't", "won't", "isn't",
-    "aren't", "didn't", "wouldn't", "shouldn't", "niet", "geen", "nooit", "niets", "nergens", "nimmer",
-    "pas", "jamais", "aucun", "aucune", "nullement", "rien", "ni", "nicht", "kein", "keine", "keinen",
-    "keinem", "keiner", "keines", "nie", "niemals", "nichts",
-}
+_YES = frozenset(_LEX["yes_words"])
+_NO = frozenset(_LEX["no_words"])
+_NEGATIONS = frozenset(_LEX["polarity_negations"])
 # "not longer than", "niet meer dan", "pas plus de", "nicht länger als", "not only": no polarity flip
-_NEG_NEUTRAL_NEXT = {
-    "longer", "more", "later", "only", "just", "langer", "meer", "later", "alleen", "enkel", "slechts",
-    "plus", "seulement", "au-delà", "länger", "mehr", "später", "nur", "exceeding", "beyond",
-    "verder", "over", "dan", "than", "que", "als", "uitsluitend",
-}
+_NEG_NEUTRAL_NEXT = frozenset(_LEX["negation_neutral_next"])
+_NEG_NEUTRAL_BETWEEN = frozenset(_LEX["negation_neutral_between"])  # "not any longer", "niet veel langer"
+_PAS_AS_NOUN_AFTER = frozenset(_LEX["pas_as_noun_after"])  # "le pas" (a step), not the negation
+_NO_NOT_NEGATING_BEFORE = frozenset(_LEX["no_not_negating_before"])  # "no longer", "no later than"
 
 
 def _words(text: str) -> list[str]:
@@ -476,11 +424,11 @@ def is_negated(sentence: str) -> bool:
             following = words[i + 1:i + 3]
             if following and following[0] in _NEG_NEUTRAL_NEXT:
                 continue
-            if len(following) > 1 and following[1] in _NEG_NEUTRAL_NEXT and following[0] in {"any", "much", "veel", "de", "du", "zo"}:
+            if len(following) > 1 and following[1] in _NEG_NEUTRAL_NEXT and following[0] in _NEG_NEUTRAL_BETWEEN:
                 continue
-            if w == "pas" and i > 0 and words[i - 1] in {"le", "un", "ce", "premier"}:
+            if w == "pas" and i > 0 and words[i - 1] in _PAS_AS_NOUN_AFTER:
                 continue  # "le pas" (a step), not the negation
-            if w == "no" and following and following[0] in {"longer", "later", "more"}:
+            if w == "no" and following and following[0] in _NO_NOT_NEGATING_BEFORE:
                 continue
             return True
     return False
@@ -607,22 +555,7 @@ def language_problems(text: str, language: str, names: Iterable[str] = (), *, mi
 # --------------------------------------------------------------------------------------------
 
 # Generic words that are capitalised by convention and name nothing the passages must contain.
-_ALWAYS_ALLOWED = {
-    # the law and the regions it is about, in the four languages
-    "gdpr", "avg", "rgpd", "dsgvo", "eu", "eea", "eer", "eee", "ewr", "europe", "european", "europa",
-    "europese", "européen", "européenne", "europäische", "europäischen", "union", "unie",
-    # languages and countries of the users
-    "dutch", "english", "french", "german", "nederlands", "engels", "frans", "duits", "néerlandais",
-    "anglais", "français", "allemand", "niederländisch", "englisch", "französisch", "deutsch",
-    "netherlands", "nederland", "belgium", "belgië", "belgique", "belgien", "niederlande", "pays-bas",
-    # pronouns / forms of address capitalised mid-sentence
-    "i", "u", "uw", "sie", "ihre", "ihr", "ihnen", "vous",
-    # months and weekdays are capitalised in English
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday",
-    "ok", "faq", "pdf", "id",
-}
+_ALWAYS_ALLOWED = frozenset(_LEX["entity_always_allowed"])
 
 
 def _entity_candidates(text: str, language: str) -> list[str]:
