@@ -16,15 +16,24 @@ Verifies, for every line:
 Prints counts per language, type, verdict and company; exits non-zero on any failure.
 Standard library only.
 
-usage: python3 check_extra.py [questions.jsonl] [--policies DIR]
-(DIR defaults to ../shared/eval/policyqa-dev/policies; .md/.html policies are checked as raw text,
-so evidence strings must be plain runs of words without markup)
+The one checker of our gold files: tests/data/check_yesno.py calls it for the yes/no report set.
+
+usage: python3 check_extra.py [questions.jsonl] [--policies DIR] [--id-prefix RE] [--yesno-only] [--every-policy]
+- DIR defaults to ../shared/eval/policyqa-dev/policies. HTML policies are checked against their
+  visible text (tags, script and style removed, entities unescaped), others as raw text, so
+  evidence in a Markdown file must be a plain run of words without markup.
+- --id-prefix: the ids' prefix (a regular expression; default x[a-z], as in xt-, xy-, xm-).
+- --yesno-only: every question is yes/no and answer_must_contain is [].
+- --every-policy: every policy of DIR has at least one question.
 """
+import argparse
 import collections
+import html
 import json
 import os
 import re
 import sys
+from html.parser import HTMLParser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POL = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'eval', 'policyqa-dev', 'policies'))
@@ -43,28 +52,60 @@ def norm(s):
     return re.sub(r'\s+', ' ', s).strip().lower()
 
 
-def load_policies():
-    global POL
-    if '--policies' in sys.argv:
-        i = sys.argv.index('--policies')
-        POL = os.path.abspath(sys.argv[i + 1])
-        del sys.argv[i:i + 2]
-    texts = {}
-    if not os.path.isdir(POL):
-        sys.exit(f'policies folder not found: {POL}')
-    for f in sorted(os.listdir(POL)):
-        with open(os.path.join(POL, f), encoding='utf-8') as fh:
-            texts[os.path.splitext(f)[0]] = norm(fh.read())
-    return texts
+class _Text(HTMLParser):
+    """The visible text of an HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ('script', 'style', 'noscript', 'template'):
+            self.skip += 1
+        self.out.append(' ')
+
+    def handle_endtag(self, tag):
+        if tag in ('script', 'style', 'noscript', 'template'):
+            self.skip = max(0, self.skip - 1)
+        self.out.append(' ')
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data)
+
+
+def policy_text(path):
+    with open(path, encoding='utf-8') as fh:
+        raw = fh.read()
+    if path.endswith(('.html', '.htm')):
+        p = _Text()
+        p.feed(raw)
+        p.close()
+        raw = html.unescape(''.join(p.out))
+    return norm(raw)
+
+
+def load_policies(folder):
+    if not os.path.isdir(folder):
+        print(f'policies folder not found: {folder}')
+        sys.exit(2)
+    return {os.path.splitext(f)[0]: policy_text(os.path.join(folder, f)) for f in sorted(os.listdir(folder))}
 
 
 def sentence_index(text, pos):
     return sum(1 for m in SENT_END.finditer(text, 0, pos))
 
 
-def main():
-    texts = load_policies()
-    qpath = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
+def main(argv=None):
+    ap = argparse.ArgumentParser(description='Check a gold questions file against its policies.')
+    ap.add_argument('questions', nargs='?', default=DEFAULT)
+    ap.add_argument('--policies', default=POL)
+    ap.add_argument('--id-prefix', default='x[a-z]')
+    ap.add_argument('--yesno-only', action='store_true')
+    ap.add_argument('--every-policy', action='store_true')
+    args = ap.parse_args(argv)
+    texts = load_policies(os.path.abspath(args.policies))
+    qpath = args.questions
     fails, ids = [], set()
     rows = []
     with open(qpath, encoding='utf-8') as fh:
@@ -104,14 +145,16 @@ def main():
         text = texts[co]
         if lang not in LANGS:
             bad(f'bad lang {lang!r}')
-        if not (isinstance(rid, str) and re.fullmatch(rf'x[a-z]-{re.escape(co)}-[1-9]\d*-{re.escape(str(lang))}', rid)):
-            bad('id does not follow xt-<company>-<n>-<lang> (or another x?- prefix)')
+        if not (isinstance(rid, str) and re.fullmatch(rf'(?:{args.id_prefix})-{re.escape(co)}-[1-9]\d*-{re.escape(str(lang))}', rid)):
+            bad(f'id does not follow {args.id_prefix}-<company>-<n>-<lang>')
         if not isinstance(r['question'], str) or len(r['question'].strip()) < 5:
             bad('question missing or too short')
         if not isinstance(ans, bool):
             bad(f'answerable must be true or false, got {ans!r}')
         if typ not in TYPES:
             bad(f'bad type {typ!r}')
+        if args.yesno_only and typ != 'yesno':
+            bad(f'type must be yesno, not {typ!r}')
         v = r.get('verdict')
         if typ == 'yesno':
             if v not in VERDICTS:
@@ -129,6 +172,8 @@ def main():
         if not (isinstance(amc, list) and all(isinstance(g, list) and g and all(isinstance(x, str) and x for x in g) for g in amc)):
             bad('answer_must_contain must be a list of non-empty lists of non-empty strings')
             amc = []
+        if args.yesno_only and amc != []:
+            bad('answer_must_contain must be []')
         if ans:
             if not 1 <= len(ev) <= 3:
                 bad(f'{len(ev)} evidence strings (want 1-3)')
@@ -177,6 +222,9 @@ def main():
         pc = per_company[co]
         langs = ' '.join(f'{pc["lang_" + l]:2d}' for l in ('nl', 'fr', 'en', 'de'))
         print(f'  {co:22s} {pc["n"]:3d} {pc["yesno"]:3d} {pc["unans"]:3d}   {langs}')
+    unused = sorted(set(texts) - set(per_company))
+    if args.every_policy and unused:
+        fails.append(f'policies without questions: {unused}')
     if fails:
         print(f'\nFAILURES: {len(fails)}')
         for f in fails:
