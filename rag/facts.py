@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .concepts import fold
 from .lexicon import lexicon
 
 _LEX = lexicon()
@@ -67,16 +66,6 @@ def dates(text: str) -> list[str]:
 
 
 EXCEPTION = re.compile(rf"\b({'|'.join(_LEX['fact_exception'])})\b", re.IGNORECASE)
-NEGATION_WINDOW = 5  # words between the negation and the verb or noun it denies
-
-
-def negates(text: str, concept_words) -> bool:
-    """A negation within a few words of a word carrying the concept: "verkopen uw gegevens niet",
-    "we do not sell", "ne vendons pas"."""
-    words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", fold(text).replace("’", "'"))
-    neg = [i for i, w in enumerate(words) if NEGATION.fullmatch(w)]
-    hits = [i for i, w in enumerate(words) if concept_words(w)]
-    return any(abs(i - j) <= NEGATION_WINDOW for i in neg for j in hits)
 
 
 def has_exception(text: str) -> bool:

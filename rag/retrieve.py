@@ -90,7 +90,6 @@ class PolicyRetriever:
         self._embedders = {name: load_embedder(name) for name in self.manifest["embedders"]}
         names = self.manifest["embedders"]
         self._collections = {name: self.store.chunk_collection(self.manifest["collections"][name]) for name in names}
-        self.unit_embedder = self._embedders[names[0]]
         self._unit_embedder_name = names[0]
         self._units = self.store.chunk_collection(self.manifest["collections"]["units:" + names[0]])
         # Stores built before every embedder embedded the units have only the first one's.

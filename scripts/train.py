@@ -159,7 +159,8 @@ def main(argv=None) -> int:
     threshold = float(grid[int(np.argmax(accuracy))])
     pred = probs >= threshold
     metrics["answerability_cv"] = {
-        "questions": int(len(y)), "unanswerable": int((y == 0).sum()), "threshold": threshold,
+        "questions": len(gold), "unanswerable": int((y[:len(gold)] == 0).sum()), "rows": int(len(y)),
+        "threshold": threshold,
         "accuracy": round(float(np.mean(pred == y)), 3),
         "not_found_recall": round(float(np.mean(~pred[y == 0])), 3),
         "answered_recall": round(float(np.mean(pred[y == 1])), 3),
@@ -174,8 +175,8 @@ def main(argv=None) -> int:
 
     # 3. verdicts, on the yes/no questions
     # as for answerability: each yes/no question scored with two embedders and with one
-    answered_of = {(q.id, i // len(gold)): a for i, (q, a) in enumerate(zip(gold * 2, pred))}
-    yn = [(q, answered_of[(q.id, k)]) for k in (0, 1) for q in gold if q.verdict]
+    # (pred holds the two-embedder rows of `gold`, then the one-embedder rows)
+    yn = [(q, pred[k * len(gold) + j]) for k in (0, 1) for j, q in enumerate(gold) if q.verdict]
     V = np.array([verdict_features(q.question, q.language, q.texts, q.features, scores[q.id])
                   for scores in (oof, oof_one) for q in gold if q.verdict])
     labels = np.array([q.verdict if q.verdict in VERDICTS else "none" for q, _ in yn])
