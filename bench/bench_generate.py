@@ -26,7 +26,7 @@ from index.settings import get_settings  # noqa: E402
 from rag.generate import stream_answer  # noqa: E402
 from rag.llm import load_chat_model  # noqa: E402
 from rag.schema import Answer, Citation  # noqa: E402
-from rag.verify import sentence_spans  # noqa: E402
+from rag.sentences import sentence_spans  # noqa: E402
 
 RETENTION = ["De persoonsgegevens die wij nodig hebben voor het administreren",
              "De gegevens van bezoekers van onze website die het contactformulier",

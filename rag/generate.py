@@ -52,17 +52,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from index.settings import PROJECT_DIR
 from rag.schema import Answer, Citation
+from rag.factcheck import extract_facts, fact_problems
+from rag.polarity import answer_polarity, polarity_problems
+from rag.sentences import marker_numbers, sentence_spans, split_sentences, strip_markers
 from rag.verify import (
-    answer_polarity,
     completeness_problems,
     entity_problems,
-    extract_facts,
-    fact_problems,
-    marker_numbers,
-    polarity_problems,
-    sentence_spans,
-    split_sentences,
-    strip_markers,
     verify_answer,
     verify_sentence,
     without_instructions,

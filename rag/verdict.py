@@ -11,7 +11,6 @@ better than a wrong one.
 from __future__ import annotations
 
 import json
-import math
 import re
 from functools import lru_cache
 

@@ -9,7 +9,8 @@ import pytest
 from index.settings import Settings
 from rag import local_model
 from rag.schema import Answer, Citation
-from rag.verify import sentence_spans, verify_answer
+from rag.sentences import sentence_spans
+from rag.verify import verify_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 

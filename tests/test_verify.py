@@ -6,14 +6,10 @@ from pathlib import Path
 import pytest
 
 from rag.schema import Citation
-from rag.verify import (
-    extract_facts,
-    is_negated,
-    marker_numbers,
-    split_sentences,
-    verify_answer,
-    verify_sentence,
-)
+from rag.factcheck import extract_facts
+from rag.polarity import is_negated
+from rag.sentences import marker_numbers, split_sentences
+from rag.verify import verify_answer, verify_sentence
 
 SENSUS = (Path(__file__).resolve().parent.parent / "policies" / "sensus.txt").read_text(encoding="utf-8")
 
