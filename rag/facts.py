@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lexicon import lexicon
+from .lexicon import lexicon, word_pattern
 
 _LEX = lexicon()
 NUMBER_WORDS: dict[str, int] = _LEX["duration_number_words"]
@@ -27,7 +27,7 @@ EMAIL = re.compile(r"[\w.+-]+(?:@|\[at\])[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 MONTHS = "|".join(_LEX["date_months"])
 DATE = re.compile(rf"\b(\d{{1,2}}\s+(?:{MONTHS})\s+\d{{4}}|(?:{MONTHS})\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\b(?:19|20)\d{{2}}\b)",
                   re.IGNORECASE)
-NEGATION = re.compile(rf"\b({'|'.join(_LEX['fact_negation'])})\b", re.IGNORECASE)
+NEGATION = word_pattern("negation_words")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def dates(text: str) -> list[str]:
     return [m.group(0) for m in DATE.finditer(text)]
 
 
-EXCEPTION = re.compile(rf"\b({'|'.join(_LEX['fact_exception'])})\b", re.IGNORECASE)
+EXCEPTION = word_pattern("exception_words")
 
 
 def has_exception(text: str) -> bool:

@@ -18,7 +18,7 @@ _LEX = lexicon()  # the word lists below are data (rag/data/lexicon.json)
 
 _YES = frozenset(_LEX["yes_words"])
 _NO = frozenset(_LEX["no_words"])
-_NEGATIONS = frozenset(_LEX["polarity_negations"])
+_NEGATIONS = frozenset(w for words in _LEX["negation_words"].values() for w in words)
 # "not longer than", "niet meer dan", "pas plus de", "nicht länger als", "not only": no polarity flip
 _NEG_NEUTRAL_NEXT = frozenset(_LEX["negation_neutral_next"])
 _NEG_NEUTRAL_BETWEEN = frozenset(_LEX["negation_neutral_between"])  # "not any longer", "niet veel langer"
