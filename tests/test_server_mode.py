@@ -57,7 +57,11 @@ def test_build_and_ask_through_a_chroma_server(chroma_server, tmp_path):
     companies = json.loads(run(["rag", "companies", "--json"], chroma_server, local).stdout)
     assert {c["id"] for c in companies} == set(TWO)
 
-    for company, question in (("sensus", "How long do you keep my data?"), ("zensor", "Verkopen jullie mijn gegevens?")):
+    # This test is about the server path (the store is the server's, spans exact), not about
+    # answerability: two questions the answering core answers clearly, one across languages. (The Dutch
+    # and French "do you sell my data?" on Zensor's English policy are a known miss of the
+    # answerability model: rag/models/README.md.)
+    for company, question in (("sensus", "How long do you keep my data?"), ("zensor", "Verkaufen Sie meine Daten?")):
         out = json.loads(run(["rag", "ask", "--company", company, "--json", "--backend", "extractive", question],
                              chroma_server, local).stdout)
         assert out["status"] == "answered" and out["citations"], out
