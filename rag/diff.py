@@ -24,7 +24,7 @@ from index.versions import VersionError, pick_version, version_text
 
 from .answer import render_duration
 from .facts import durations
-from .lexicon import localized
+from .lexicon import LANGUAGES, localized
 from .versions import company_versions
 
 PAIR_MIN_SIMILARITY = 0.5  # word-level ratio: below this an old and a new sentence are different sentences
@@ -97,6 +97,19 @@ def diff_texts(old_text: str, new_text: str) -> dict:
     return {"added": added, "removed": removed, "changed": changed}
 
 
+def word_changes(old: str, new: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """The two sentences of a changed pair as pieces (text, differs), so a view can mark the words
+    that changed. Joining each list's texts gives back the sentence exactly."""
+    old_tokens, new_tokens = re.findall(r"\s+|\w+|[^\w\s]", old), re.findall(r"\s+|\w+|[^\w\s]", new)
+    old_parts, new_parts = [], []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old_tokens, new_tokens, autojunk=False).get_opcodes():
+        if i2 > i1:
+            old_parts.append(("".join(old_tokens[i1:i2]), tag != "equal"))
+        if j2 > j1:
+            new_parts.append(("".join(new_tokens[j1:j2]), tag != "equal"))
+    return old_parts, new_parts
+
+
 def number_changes(pair: dict, language: str) -> list[tuple[str, str, str]]:
     """(kind, old, new) for the periods, then the other numbers, that differ between an old and a new
     sentence; periods are written in `language` ("7 years" -> "7 Jahre")."""
@@ -140,6 +153,8 @@ def diff_versions(company: str, settings: Settings | None = None, from_version: 
     """The `rag diff` contract: {"company", "from", "to", "added", "removed", "changed"} plus the
     versions' dates and a `summary` in `language`. Default: the newest version against the one before."""
     settings = settings or get_settings()
+    if language not in LANGUAGES:
+        raise VersionError(f"unknown language {language!r}: choose {', '.join(LANGUAGES)}")
     kept = company_versions(company, settings)
     if len(kept) < 2 and from_version is None:
         raise VersionError(f"only one version of {company} is kept (version 1, {kept[0].date[:10]}): "

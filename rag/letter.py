@@ -49,6 +49,24 @@ LEGAL_FORMS = r"(?:nv|NV|N\.V\.|bv|BV|B\.V\.|bvba|BVBA|vzw|VZW|SA|S\.A\.|SRL|SPR
 LEGAL_NAME = re.compile(rf"(?<![\w-])((?:[{_UPPER}][\w&’'-]*\s+){{1,4}}{LEGAL_FORMS})(?![\w])")
 
 
+# Which right a question is about, from the privacy concepts it names (rag/concepts.py, every language).
+RIGHT_OF_CONCEPT = {"delete": "erasure", "rectify": "rectification", "portability": "portability",
+                    "object": "objection", "access": "access"}
+LETTER_CONCEPTS = {"rights", "request", "dpo", "withdraw", "complaint"}
+
+
+def suggested_right(question: str) -> str | None:
+    """The right a question is about (erasure for "how do I get my data deleted?"); `access` for a
+    question about one's rights in general; None when a request letter would be beside the point."""
+    from .concepts import question_concepts
+
+    concepts = question_concepts(question or "")
+    for concept, right in RIGHT_OF_CONCEPT.items():
+        if concept in concepts:
+            return right
+    return "access" if concepts & LETTER_CONCEPTS else None
+
+
 class LetterError(QuestionError):
     """A bad right or language: one line, like every other input error."""
 
