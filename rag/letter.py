@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from index.settings import Settings, get_settings
+from index.store import PolicyStore
 
-from .chain import QuestionError, check_company_id, companies, search
+from .chain import QuestionError, check_company_id, search
 from .facts import EMAIL
 from .lexicon import LANGUAGES, data_file, localized
 from .schema import Citation
@@ -104,7 +105,7 @@ def find_name(text: str) -> str | None:
 def find_contact(company: str, settings: Settings | None = None) -> Contact:
     """The controller's contact as the policy states it, with the passages it was read from."""
     settings = settings or get_settings()
-    known = companies(settings)
+    known = PolicyStore(settings).companies()  # the manifest only: an unknown id loads no model
     if company not in known:
         raise QuestionError(f"unknown company {company!r} (known: {', '.join(sorted(known))})")
     info = known[company]
@@ -202,7 +203,7 @@ def write_letter(company: str, right: str, language: str | None = None, name: st
     check_company_id(company)
     right, language = check_right(right), check_language(language)
     contact = find_contact(company, settings)
-    company_name = companies(settings)[company].get("name") or company
+    company_name = PolicyStore(settings).companies()[company].get("name") or company
     return {"company": company, "right": right, "article": ARTICLES[right], "language": language,
             "letter": compose(right, language, company_name, contact, name), "to": contact.to_json(),
             "citations": [c.to_json() for c in contact.citations]}
