@@ -113,4 +113,4 @@ def test_upload_of_a_new_version_shows_what_changed(ui_env):
     assert any("went from 7 years to 10 years" in m.value for m in at.markdown)
     select(at, "ui_lang__widget", "Deutsch")
     assert any("Was sich in dieser" in e.label for e in at.expander)
-    assert any("vorher 7 Jahre, jetzt 10 Jahre" in m.value for m in at.markdown)
+    assert any("vorher 7 Jahre" in m.value and "jetzt 10 Jahre" in m.value for m in at.markdown)
