@@ -609,7 +609,7 @@ def read_deep_link() -> dict:
         state.ui_lang = lang
         state.ui_lang_locked = True  # the link chose it: the first question does not switch it
     elif lang:
-        state.link_notice = ("link_unknown_language", {"language": md_plain(lang[:20])})
+        state.setdefault("link_notices", []).append(("link_unknown_language", {"language": md_plain(lang[:20])}))
     return {"company": (params.get("company") or "").strip(), "q": " ".join((params.get("q") or "").split())}
 
 
@@ -617,7 +617,7 @@ def apply_deep_link(link: dict, ids: list[str]) -> None:
     company, question = link.get("company"), link.get("q")
     state = st.session_state
     if company and company not in ids:
-        state.link_notice = ("link_unknown_company", {"company": md_plain(company[:64])})
+        state.setdefault("link_notices", []).append(("link_unknown_company", {"company": md_plain(company[:64])}))
         return  # a question meant for another company is not asked of this one
     if company:
         state.select_company = company
@@ -682,9 +682,8 @@ def main() -> None:
     flash = state.pop("flash", None)
     if flash:
         st.success(flash)
-    notice = state.pop("link_notice", None)
-    if notice:
-        st.info(t(notice[0], **notice[1]), icon=":material/link_off:")
+    for key, values in state.pop("link_notices", []):
+        st.info(t(key, **values), icon=":material/link_off:")
     if not ids:
         st.info(t("no_store") if store_missing else t("no_companies"))
         return
