@@ -28,13 +28,17 @@ PASSAGES_PER_QUESTION = 6
 # Questions put to the policy, in its own language: the ranker finds address blocks best that way.
 CONTACT_QUESTIONS = {
     "en": ("How can I contact the data controller or the data protection officer about my personal data?",
-           "Who is the data controller and what is its postal address?"),
+           "Who is the data controller and what is its postal address?",
+           "At what address is the company established?"),
     "nl": ("Hoe kan ik contact opnemen met de verwerkingsverantwoordelijke of de functionaris voor gegevensbescherming over mijn persoonsgegevens?",
-           "Wie is de verwerkingsverantwoordelijke en wat is het adres?"),
+           "Wie is de verwerkingsverantwoordelijke en wat is het adres?",
+           "Op welk adres is het bedrijf gevestigd?"),
     "fr": ("Comment contacter le responsable du traitement ou le délégué à la protection des données au sujet de mes données personnelles ?",
-           "Qui est le responsable du traitement et quelle est son adresse postale ?"),
+           "Qui est le responsable du traitement et quelle est son adresse postale ?",
+           "À quelle adresse l'entreprise est-elle établie ?"),
     "de": ("Wie kann ich den Verantwortlichen oder den Datenschutzbeauftragten zu meinen personenbezogenen Daten kontaktieren?",
-           "Wer ist der Verantwortliche und wie lautet seine Postanschrift?"),
+           "Wer ist der Verantwortliche und wie lautet seine Postanschrift?",
+           "Unter welcher Anschrift ist das Unternehmen ansässig?"),
 }
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
