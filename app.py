@@ -377,7 +377,7 @@ def _letter(store: str, company: str, right: str, language: str, name: str, sha2
 
 
 def letter_panel(company: str, right: str, key: str) -> None:
-    """Opened by a button (finding the contact costs two searches); then right, name, two downloads."""
+    """Opened by a button (finding the contact costs a few searches); then right, name, two downloads."""
     state = st.session_state
     opened = state.setdefault("letters_open", set())
     if key not in opened:
