@@ -181,3 +181,30 @@ def test_a_store_built_before_versions_were_kept_gets_its_old_text_as_version_1(
     build_index(settings, progress=False, warn=lambda line: None)
     kept = list_versions(settings, "sensus")
     assert [v.n for v in kept] == [1, 2] and version_text(settings, kept[0]) == text
+
+
+def test_concurrent_builds_record_each_text_once(tmp_path):
+    """A CLI build and an upload in the app may record at the same moment: the lock file keeps the
+    list whole, numbered without gaps, with one version per distinct text in a row."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from index.versions import list_versions, record_version, version_text
+
+    settings = make_settings(tmp_path / "store")
+    texts = [f"Policy text number {i}, long enough to be a policy." for i in range(3)]
+
+    def record(text):
+        return record_version(settings, "acme", text, hashlib.sha256(text.encode()).hexdigest(), "acme.txt", "txt")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(record, [texts[0]] * 8))
+    assert [v.n for v in list_versions(settings, "acme")] == [1]
+    for text in texts[1:]:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(record, [text] * 4))
+    kept = list_versions(settings, "acme")
+    assert [v.n for v in kept] == [1, 2, 3]
+    assert [version_text(settings, v) for v in kept] == texts
+    with pytest.raises(ValueError, match="invalid company id"):
+        list_versions(settings, "../etc")
