@@ -21,7 +21,7 @@ from .embed import embedder_names, embedder_slug, load_embedder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
 from .settings import PROJECT_DIR, Settings
 from .store import PolicyStore
-from .versions import VersionError, list_versions, record_version
+from .versions import list_versions, record_version
 
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
@@ -218,8 +218,8 @@ def _keep_versions(settings: Settings, store: PolicyStore, policies: list[Policy
                     record_version(settings, p.company, old_text, previous["sha256"], previous.get("source", ""),
                                    previous.get("kind", ""), date=(old or {}).get("built_at"))
             record_version(settings, p.company, p.text, p.sha256, companies[p.company]["source"], p.kind)
-        except (OSError, VersionError) as exc:
-            warn(f"could not keep the earlier versions of {p.company}: {exc}")
+        except Exception as exc:  # disk full, server hiccup: the new index stands, the history waits
+            warn(f"could not keep the earlier versions of {p.company}: {type(exc).__name__}: {exc}")
 
 
 @dataclass
