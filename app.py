@@ -1,4 +1,8 @@
-"""PlainPolicy in the browser: ask a company's privacy policy, see the exact sentences, compare companies.
+"""PlainPolicy in the browser: ask a company's privacy policy, see the exact sentences, compare companies,
+see what changed between the policy's versions, write a rights-request letter.
+
+Deep links: `?company=ID&q=QUESTION&lang=xx` opens the chat on that company, in that interface
+language, and asks that question; every answer offers such a link to itself.
 
 UI only: every answer, citation and index change comes from `rag` and `index`.
 Run: streamlit run app.py   (settings from PLAINPOLICY_* environment variables, see index/settings.py)
@@ -16,17 +20,21 @@ import logging
 import re
 import threading
 from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
 import rag
 from index import SUPPORTED_SUFFIXES, StoreError, UnreadablePolicy, add_policy, get_settings
 from rag import QuestionError
+from rag.diff import diff_versions, word_changes
+from rag.letter import RIGHTS, letter_markdown, suggested_right, write_letter
 from rag.schema import Answer, Citation
+from rag.versions import company_versions
 
 log = logging.getLogger("plainpolicy.app")
 HERE = Path(__file__).resolve().parent
-UI_LANGUAGES = ("nl", "fr", "en")
+UI_LANGUAGES = ("nl", "fr", "en", "de")
 CONTEXT_CHARS = 200  # shown on each side of a quote when its paragraph is longer
 COMPARE_PER_ROW = 3
 
@@ -93,6 +101,12 @@ CSS = """
 .pp-context { line-height: 1.6; font-size: 0.95rem; }
 .pp-context mark { background: #ffe680; color: #111; padding: 0.05em 0.15em; border-radius: 0.2em; }
 .pp-muted { opacity: 0.75; }
+.pp-old, .pp-new { margin: 0.2rem 0; padding: 0.3rem 0.6rem; border-radius: 0.3rem; line-height: 1.5; }
+.pp-old { background: #fdecea; border-left: 3px solid #c62828; color: #5f1111; }
+.pp-new { background: #e8f5e9; border-left: 3px solid #2e7d32; color: #123d16; }
+.pp-old del { background: #f7b9b3; text-decoration: line-through; }
+.pp-new ins { background: #a5d6a7; text-decoration: none; font-weight: 600; }
+.pp-tag { font-size: 0.8rem; font-weight: 600; text-transform: uppercase; opacity: 0.8; margin-right: 0.4em; }
 </style>
 """
 
@@ -290,6 +304,7 @@ def ask_streaming(company: str, question: str) -> None:
                 raise RuntimeError("no answer")
             turn["answer"] = final
             render_answer(final)
+            answer_tools(final, len(history))
         except Exception as exc:  # QuestionError, StoreError, anything else: one line, no traceback
             placeholder.empty()
             turn["error"] = error_line(exc)
@@ -306,11 +321,14 @@ def _pick_example(text: str) -> None:
 def chat_page(company: str) -> None:
     history = st.session_state.chats.setdefault(company, [])
     st.subheader(md_plain(company_name(company)))
-    for turn in history:
+    diff_view(company)
+    for i, turn in enumerate(history):
         with st.chat_message("user"):
             html(f"<div>{safe(turn['question'])}</div>")
         with st.chat_message("assistant"):
             render_turn(turn)
+            if turn.get("answer") is not None:
+                answer_tools(turn["answer"], i)
     question = st.chat_input(t("chat_placeholder", company=company_name(company)), key="chat_box")
     pending = st.session_state.pop("pending_question", None)
     if not history and not question and not pending:
@@ -322,6 +340,132 @@ def chat_page(company: str) -> None:
     asked = question or pending
     if asked:
         ask_streaming(company, asked)
+
+
+# -- under an answer: a link to it, a request letter ----------------------------------------------
+def page_base_url() -> str:
+    """The page's address without its query (st.context.url); "" (a relative link) when unknown."""
+    try:
+        url = st.context.url or ""
+    except Exception:
+        url = ""
+    if url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
+    return ""
+
+
+def answer_link(company: str, question: str, language: str) -> str:
+    query = urlencode({"company": company, "q": question, "lang": language}, quote_via=quote)
+    return f"{page_base_url()}?{query}"
+
+
+def answer_tools(answer: Answer, index: int) -> None:
+    """Under a chat answer: a link that asks it again, and for a question about one's rights, a letter."""
+    with st.expander(t("link_title"), icon=":material/link:"):
+        st.code(answer_link(answer.company, answer.question, ui_language()), language=None, wrap_lines=True)
+        st.caption(t("link_help"))
+    right = suggested_right(answer.question)
+    if right:
+        letter_panel(answer.company, right, f"{answer.company}_{index}")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _letter(store: str, company: str, right: str, language: str, name: str, sha256: str) -> dict:
+    result = write_letter(company, right, language, name or None, settings())
+    return {**result, "markdown": letter_markdown(result)}
+
+
+def letter_panel(company: str, right: str, key: str) -> None:
+    """Opened by a button (finding the contact costs a few searches); then right, name, two downloads."""
+    state = st.session_state
+    opened = state.setdefault("letters_open", set())
+    if key not in opened:
+        if not st.button(t("letter_button"), key=f"letter_open_{key}", icon=":material/mail:"):
+            return
+        opened.add(key)
+    with st.container(border=True):
+        st.markdown(f"**{md_plain(t('letter_title'))}**")
+        names = t("rights")
+        chosen = st.selectbox(t("letter_right"), list(RIGHTS), index=list(RIGHTS).index(right),
+                              format_func=lambda r: names.get(r, r), key=f"letter_right_{key}")
+        name = st.text_input(t("letter_name"), key=f"letter_name_{key}", max_chars=120)
+        info = state.get("companies", {}).get(company, {})
+        try:
+            with st.spinner(t("searching")):
+                result = _letter(str(settings().store_dir), company, chosen, ui_language(), name.strip(),
+                                 info.get("sha256", ""))
+        except Exception as exc:  # one line, never a traceback
+            st.error(error_line(exc))
+            return
+        found = result["to"]["email"] or result["to"]["address"]
+        st.caption(t("letter_found") if found else t("letter_placeholder"))
+        html(f'<div class="pp-quote" style="font-style:normal">{safe(result["letter"])}</div>')
+        stem = f"{company}-{chosen}-{result['language']}"
+        left, right_col = st.columns(2)
+        left.download_button(t("letter_download_txt"), result["letter"], file_name=f"{stem}.txt", mime="text/plain",
+                             key=f"letter_txt_{key}", icon=":material/download:")
+        right_col.download_button(t("letter_download_md"), result["markdown"], file_name=f"{stem}.md",
+                                  mime="text/markdown", key=f"letter_md_{key}", icon=":material/download:")
+
+
+# -- what changed between versions --------------------------------------------------------------
+@st.cache_data(max_entries=64, show_spinner=False)
+def _versions(store: str, company: str, sha256: str) -> list[dict]:
+    try:
+        return [v.to_json() for v in company_versions(company, settings())]
+    except Exception as exc:  # no history yet: the view is simply not offered
+        log.info("no versions of %s: %s", company, exc)
+        return []
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _diff(store: str, company: str, old: int, new: int, language: str, sha256: str) -> dict:
+    return diff_versions(company, settings(), old, new, language)
+
+
+def _marked(parts: list[tuple[str, bool]], tag: str) -> str:
+    return "".join(f"<{tag}>{safe(text)}</{tag}>" if differs else safe(text) for text, differs in parts)
+
+
+def _section_label(span: dict) -> str:
+    return f' <span class="pp-muted">({safe(" ".join(span["section"].split()))})</span>' if span["section"] else ""
+
+
+def diff_view(company: str) -> None:
+    """"What changed": offered for a company with more than one kept version. Old text red, new green."""
+    info = st.session_state.get("companies", {}).get(company, {})
+    store = str(settings().store_dir)
+    versions = _versions(store, company, info.get("sha256", ""))
+    if len(versions) < 2:
+        return
+    with st.expander(t("diff_title", n=len(versions)), icon=":material/difference:"):
+        labels = {v["n"]: t("diff_version", n=v["n"], date=v["date"][:10]) for v in versions}
+        numbers = [v["n"] for v in versions]
+        new = numbers[-1]
+        old = numbers[-2]
+        if len(versions) > 2:
+            left, right = st.columns(2)
+            old = left.selectbox(t("diff_from"), numbers, index=len(numbers) - 2, format_func=labels.get,
+                                 key=f"diff_from_{company}")
+            new = right.selectbox(t("diff_to"), numbers, index=len(numbers) - 1, format_func=labels.get,
+                                  key=f"diff_to_{company}")
+        try:
+            result = _diff(store, company, old, new, ui_language(), info.get("sha256", ""))
+        except Exception as exc:
+            st.error(error_line(exc))
+            return
+        st.markdown(md_plain(result["summary"]))
+        for n, pair in enumerate(result["changed"], 1):
+            old_parts, new_parts = word_changes(pair["old"]["text"], pair["new"]["text"])
+            html(f'<div class="pp-cite"><span class="pp-n">{n}</span><span class="pp-sec">{safe(t("diff_changed"))}</span>'
+                 f'{_section_label(pair["new"])}</div>'
+                 f'<div class="pp-old"><span class="pp-tag">{safe(t("diff_old"))}</span>{_marked(old_parts, "del")}</div>'
+                 f'<div class="pp-new"><span class="pp-tag">{safe(t("diff_new"))}</span>{_marked(new_parts, "ins")}</div>')
+        for kind, css in (("removed", "pp-old"), ("added", "pp-new")):
+            for span in result[kind]:
+                html(f'<div class="{css}"><span class="pp-tag">{safe(t("diff_" + kind))}</span>{safe(span["text"])}'
+                     f'{_section_label(span)}</div>')
 
 
 # -- compare -----------------------------------------------------------------------------------------
@@ -449,8 +593,42 @@ def initial_language() -> str:
     return locale[:2] if locale[:2] in UI_LANGUAGES else "en"
 
 
+def read_deep_link() -> dict:
+    """`?company=ID&q=QUESTION&lang=xx`, read once per session (later reruns keep the user's choices).
+    The interface language applies at once; company and question wait for the company list."""
+    state = st.session_state
+    if state.get("deep_link_read"):
+        return {}
+    state.deep_link_read = True
+    try:
+        params = {k: st.query_params.get(k) for k in ("company", "q", "lang")}
+    except Exception:  # no query string to read: an ordinary start
+        return {}
+    lang = (params.get("lang") or "").strip().lower()
+    if lang in UI_LANGUAGES:
+        state.ui_lang = lang
+        state.ui_lang_locked = True  # the link chose it: the first question does not switch it
+    elif lang:
+        state.setdefault("link_notices", []).append(("link_unknown_language", {"language": md_plain(lang[:20])}))
+    return {"company": (params.get("company") or "").strip(), "q": " ".join((params.get("q") or "").split())}
+
+
+def apply_deep_link(link: dict, ids: list[str]) -> None:
+    company, question = link.get("company"), link.get("q")
+    state = st.session_state
+    if company and company not in ids:
+        state.setdefault("link_notices", []).append(("link_unknown_company", {"company": md_plain(company[:64])}))
+        return  # a question meant for another company is not asked of this one
+    if company:
+        state.select_company = company
+        state.mode = "chat"
+    if question:  # an empty q only opens the company
+        state.pending_question = question
+
+
 def main() -> None:
     state = st.session_state
+    link = read_deep_link()
     state.setdefault("ui_lang", initial_language())
     state.setdefault("chats", {})
     state.setdefault("mode", "chat")
@@ -478,6 +656,8 @@ def main() -> None:
     if companies and answer_backend() == "local":
         _warm_local_model()
     ids = sorted(companies, key=lambda c: company_name(c).lower())
+    if link:
+        apply_deep_link(link, ids)
 
     with st.sidebar:
         choice(st.radio, t("sidebar_mode"), {m: t("mode_" + m) for m in ("chat", "compare")}, "mode")
@@ -502,6 +682,8 @@ def main() -> None:
     flash = state.pop("flash", None)
     if flash:
         st.success(flash)
+    for key, values in state.pop("link_notices", []):
+        st.info(t(key, **values), icon=":material/link_off:")
     if not ids:
         st.info(t("no_store") if store_missing else t("no_companies"))
         return

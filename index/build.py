@@ -21,6 +21,7 @@ from .embed import embedder_names, embedder_slug, load_embedder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
 from .settings import PROJECT_DIR, Settings
 from .store import PolicyStore
+from .versions import list_versions, record_version
 
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
@@ -122,6 +123,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         report.policies = len(policies)
         report.chunks_per_policy = {c: v["chunks"] for c, v in old["companies"].items()}
         report.chunks = sum(report.chunks_per_policy.values())
+        _keep_versions(settings, store, policies, companies, old, warn)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -192,9 +194,32 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     store.write_manifest(manifest)  # the switch: readers see the new index from here on
+    _keep_versions(settings, store, policies, companies, old, warn)  # before the old source texts go
     _collect_garbage(store, manifest)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _keep_versions(settings: Settings, store: PolicyStore, policies: list[PolicyText], companies: dict,
+                   old: dict | None, warn) -> None:
+    """Keep every policy's text as its newest version (index/versions.py; unchanged text adds
+    nothing). A store built before versions were kept still holds the previous text in Chroma: it
+    becomes version 1, so the first change after an upgrade can already be shown. A failure here
+    costs only the history, never the index that was just built: it is a warning."""
+    for p in policies:
+        try:
+            previous = (old or {}).get("companies", {}).get(p.company)
+            if previous and previous.get("sha256") != p.sha256 and not list_versions(settings, p.company):
+                try:
+                    old_text = store.source_text(previous["sha256"])
+                except Exception:  # the old text is gone: history starts now
+                    old_text = None
+                if old_text is not None:
+                    record_version(settings, p.company, old_text, previous["sha256"], previous.get("source", ""),
+                                   previous.get("kind", ""), date=(old or {}).get("built_at"))
+            record_version(settings, p.company, p.text, p.sha256, companies[p.company]["source"], p.kind)
+        except Exception as exc:  # disk full, server hiccup: the new index stands, the history waits
+            warn(f"could not keep the earlier versions of {p.company}: {type(exc).__name__}: {exc}")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`python -m rag`: companies, ask, search, eval. A thin CLI over the Python API in rag/.
+"""`python -m rag`: companies, ask, search, eval, versions, diff, letter. A thin CLI over the Python API in rag/.
 
 Errors end with a non-zero exit and one line on stderr (and {"error": ...} on stdout with --json),
 never a traceback.
@@ -13,6 +13,7 @@ from pathlib import Path
 from index.load import UnreadablePolicy
 from index.settings import get_settings
 from index.store import StoreError
+from index.versions import VersionError
 
 from .chain import QuestionError, ask, companies, search
 
@@ -130,6 +131,54 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_versions(args) -> int:
+    from .versions import versions_json
+
+    result = versions_json(args.company, _settings(args))
+    if args.json:
+        _print_json(result)
+    else:
+        for v in result["versions"]:
+            live = "  (live)" if v["live"] else ""
+            print(f"{v['n']:3}  {v['date']}  {v['sha256'][:12]}  {v['chars']:7} chars  {v['source']}{live}")
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from .diff import diff_versions
+
+    result = diff_versions(args.company, _settings(args), args.from_version, args.to_version, args.lang)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(result["summary"])
+    for n, pair in enumerate(result["changed"], 1):
+        print(f"\n[{n}] changed ({pair['new']['section'] or '-'}):\n  - {' '.join(pair['old']['text'].split())}"
+              f"\n  + {' '.join(pair['new']['text'].split())}")
+    for kind, mark in (("removed", "-"), ("added", "+")):
+        for span in result[kind]:
+            print(f"\n{kind} ({span['section'] or '-'}):\n  {mark} {' '.join(span['text'].split())}")
+    return 0
+
+
+def cmd_letter(args) -> int:
+    from .letter import letter_markdown, write_letter
+
+    result = write_letter(args.company, args.right, args.lang, args.name, _settings(args))
+    if args.out:
+        text = letter_markdown(result) if args.out.lower().endswith(".md") else result["letter"]
+        Path(args.out).write_text(text, encoding="utf-8")
+    if args.json:
+        _print_json(result)
+    elif args.out:
+        print(f"letter written to {args.out}")
+    else:
+        print(result["letter"], end="")
+        for c in result["citations"]:
+            print(f"\n[{c['n']}] {c['source']}:{c['start']}-{c['end']}\n    {' '.join(c['text'].split())}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Ask privacy policies questions, with exact citations.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -158,6 +207,22 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
     sp.add_argument("--k", type=int, default=3, help="evidence hit@k (default 3)")
     sp.set_defaults(func=cmd_eval)
+    sp = common(sub.add_parser("versions", help="list the versions of a policy that index build kept"))
+    sp.add_argument("--company", required=True, help="company id")
+    sp.set_defaults(func=cmd_versions)
+    sp = common(sub.add_parser("diff", help="added, removed and changed sentences between two versions"))
+    sp.add_argument("--company", required=True, help="company id")
+    sp.add_argument("--from", dest="from_version", metavar="V", help="older version number (default: the one before --to)")
+    sp.add_argument("--to", dest="to_version", metavar="V", help="newer version number (default: the newest)")
+    sp.add_argument("--lang", default="en", help="language of the summary: en, nl, fr or de (default en)")
+    sp.set_defaults(func=cmd_diff)
+    sp = common(sub.add_parser("letter", help="a GDPR rights-request letter to the contact the policy names"))
+    sp.add_argument("--company", required=True, help="company id")
+    sp.add_argument("--right", required=True, help="access|rectification|erasure|restriction|portability|objection")
+    sp.add_argument("--lang", default="en", help="language of the letter: en, nl, fr or de (default en)")
+    sp.add_argument("--name", help="your name (default: a placeholder)")
+    sp.add_argument("--out", metavar="FILE", help="also write the letter here (.md: Markdown with the sources)")
+    sp.set_defaults(func=cmd_letter)
     return p
 
 
@@ -165,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (QuestionError, StoreError, UnreadablePolicy, ValueError, OSError) as exc:
+    except (QuestionError, StoreError, VersionError, UnreadablePolicy, ValueError, OSError) as exc:
         message = str(exc) or type(exc).__name__
     except KeyboardInterrupt:
         message = "interrupted"

@@ -95,6 +95,9 @@ def _render_duration(d: Duration, language: str) -> str:
     return phrase(language, d.qualifier, n=text) if d.qualifier else text
 
 
+render_duration = _render_duration  # public: rag/diff.py states changed periods the same way
+
+
 def _join(items: list[str], language: str) -> str:
     if len(items) <= 1:
         return "".join(items)

@@ -12,13 +12,25 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.json"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LEXICON_FILE = DATA_DIR / "lexicon.json"
 LANGUAGES = ("en", "nl", "fr", "de")
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=None)
+def data_file(name: str) -> dict:
+    """One per-language data file of rag/data/ (lexicon, diff, letters), read once."""
+    return json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
 def lexicon() -> dict:
-    return json.loads(LEXICON_FILE.read_text(encoding="utf-8"))
+    return data_file("lexicon")
+
+
+def localized(name: str, language: str) -> dict:
+    """The block of `language` in data file `name` (English when the language has none)."""
+    table = data_file(name)
+    return table.get(language) or table["en"]
 
 
 def _alternatives(table: dict) -> list[str]:

@@ -70,6 +70,9 @@ def test_build_and_ask_through_a_chroma_server(chroma_server, tmp_path):
 
     again = run(["index", "build", "--quiet", "--policies", str(folder)], chroma_server, local)
     assert "embedded 0" in again.stdout and "(unchanged)" in again.stdout, again.stdout
+    # the kept versions live on the server too (index/versions.py): one per policy, unchanged by the rebuild
+    versions = json.loads(run(["rag", "versions", "--company", "sensus", "--json"], chroma_server, local).stdout)
+    assert [(v["n"], v["live"]) for v in versions["versions"]] == [(1, True)]
     assert not local.exists(), "server mode wrote to the local store folder"
 
 
