@@ -22,7 +22,7 @@ help:
 	@echo "make run    set up, build the index if missing, start the chat on http://127.0.0.1:$(PORT)"
 	@echo "make test   set up and run the test suite"
 	@echo "make bench  build time, latency, memory, baseline comparison"
-	@echo "make train  learn the ranking, answerability and verdict models (needs ../shared/eval; ~2 min)"
+	@echo "make train  learn the ranking, answerability and verdict models (needs ../shared/eval; ~6 min on 2 cores)"
 	@echo "make setup-extra  optional: sentence-transformers, for PLAINPOLICY_EMBEDDER=st:/path/to/model"
 
 $(VENV)/.base: requirements.txt requirements-dev.txt
