@@ -20,7 +20,7 @@ from .file_worker import detect_policy_language  # noqa: F401 - kept importable 
 from .folder import read_folder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
 from .settings import PROJECT_DIR, Settings
-from .store import PolicyStore
+from .store import PolicyStore, open_for_build
 
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
@@ -102,8 +102,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     metadata = read_metadata(folder)
     names = embedder_names(settings.embedder)
 
-    store = PolicyStore(settings, create=True)
-    old = store.manifest()
+    store, old = open_for_build(settings, warn)
     companies = {}
     for item in parsed:
         p = item.policy

@@ -76,6 +76,11 @@ def _serve(conn) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):  # not on this platform, or a lower limit is already set
         pass
+    # pysbd compiles a regex per abbreviation and text, thrashing the re module's 512-entry cache:
+    # a bigger cache reads a long policy ~1.7x faster. Safe here: this process only parses files.
+    import re
+
+    re._MAXCACHE = max(re._MAXCACHE, 20_000)
     conn.send(("ready", None))
     while True:
         try:
