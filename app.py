@@ -21,6 +21,7 @@ import streamlit as st
 
 import rag
 from index import SUPPORTED_SUFFIXES, StoreError, UnreadablePolicy, add_policy, get_settings
+from index.store import DamagedStore
 from rag import QuestionError
 from rag.schema import Answer, Citation
 
@@ -467,13 +468,15 @@ def main() -> None:
     st.title(t("title"))
     st.caption(t("tagline"))
 
-    store_missing = False
+    store_missing, store_problem = False, None
     try:
         with st.spinner(t("loading")):
             state.companies = rag.companies(settings())
     except StoreError as exc:
         log.warning("no store: %s", exc)
         state.companies, store_missing = {}, True
+        if isinstance(exc, DamagedStore):  # not just "not built yet": say what is wrong and the fix
+            store_problem = error_line(exc)
     companies: dict = state.companies
     if companies and answer_backend() == "local":
         _warm_local_model()
@@ -502,6 +505,9 @@ def main() -> None:
     flash = state.pop("flash", None)
     if flash:
         st.success(flash)
+    if store_problem:
+        st.error(store_problem)
+        return
     if not ids:
         st.info(t("no_store") if store_missing else t("no_companies"))
         return
