@@ -312,17 +312,51 @@ def chat_page(company: str) -> None:
             html(f"<div>{safe(turn['question'])}</div>")
         with st.chat_message("assistant"):
             render_turn(turn)
+    # No max_chars: the browser would cut a pasted text at the limit without a word (the question
+    # usually comes last). A long text is checked below and its question shown before it is asked.
     question = st.chat_input(t("chat_placeholder", company=company_name(company)), key="chat_box")
     pending = st.session_state.pop("pending_question", None)
-    if not history and not question and not pending:
+    asked = question or pending
+    if asked:
+        picked = rag.pick_question(asked, settings().max_question_chars)
+        if picked.shortened:  # asked only once the user has seen which question will be asked
+            st.session_state.long_text = {"company": company, "question": picked.question, "found": picked.found,
+                                          "chars": picked.original_chars}
+            asked = None
+        else:
+            st.session_state.pop("long_text", None)
+    long_text = st.session_state.get("long_text")
+    if long_text and long_text["company"] == company:
+        long_text_notice(long_text)
+    elif not history and not asked:
         st.markdown(t("examples_title"))
         cols = st.columns(2)
         for i, example in enumerate(t("examples")):
             cols[i % 2].button(example, key=f"example_{i}", on_click=_pick_example, args=(example,),
                                width="stretch")
-    asked = question or pending
     if asked:
         ask_streaming(company, asked)
+
+
+def _ask_long_text_question() -> None:
+    long_text = st.session_state.pop("long_text", None)
+    if long_text:
+        st.session_state.pending_question = long_text["question"]
+
+
+def _cancel_long_text() -> None:
+    st.session_state.pop("long_text", None)
+
+
+def long_text_notice(long_text: dict) -> None:
+    """A pasted text over the limit: its character count and the one question that will be asked."""
+    key = "long_text_notice" if long_text["found"] else "long_text_none"
+    st.warning(t(key, chars=f"{long_text['chars']:,}", limit=f"{settings().max_question_chars:,}",
+                 question=md_plain(long_text["question"])), icon=":material/content_cut:")
+    ask_col, cancel_col = st.columns(2)
+    ask_col.button(t("long_text_ask"), key="long_text_ask", type="primary", on_click=_ask_long_text_question,
+                   width="stretch")
+    cancel_col.button(t("long_text_cancel"), key="long_text_cancel", on_click=_cancel_long_text, width="stretch")
 
 
 # -- compare -----------------------------------------------------------------------------------------
