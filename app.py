@@ -21,6 +21,8 @@ import streamlit as st
 
 import rag
 from index import SUPPORTED_SUFFIXES, StoreError, UnreadablePolicy, add_policy, get_settings
+from index.folder import new_owner, upload_company_id
+from index.load import company_id
 from index.store import DamagedStore
 from rag import QuestionError
 from rag.schema import Answer, Citation
@@ -410,23 +412,45 @@ def compare_page(ids: list[str]) -> None:
 
 
 # -- adding a policy -----------------------------------------------------------------------------------
+def upload_owner() -> str | None:
+    """This browser session's tag on its uploads (None: uploads are shared, PLAINPOLICY_SHARED_UPLOADS=1)."""
+    if settings().shared_uploads:
+        return None
+    return st.session_state.setdefault("upload_owner", new_owner())
+
+
+def visible_companies(companies: dict) -> dict:
+    """The companies this session may see: every policy of the folder, and its own uploads."""
+    owner = upload_owner()
+    return {c: info for c, info in companies.items()
+            if not info.get("owner") or owner is None or info["owner"] == owner}
+
+
 def upload_panel() -> None:
+    limit_mb = settings().max_upload_mb
     with st.expander(t("upload_title"), expanded=False):
-        st.caption(t("upload_help"))
+        private = "" if settings().shared_uploads else " " + t("upload_private")
+        st.caption(t("upload_help") + " " + t("upload_limit", mb=f"{limit_mb:g}") + private)
         n = st.session_state.setdefault("upload_round", 0)
         uploaded = st.file_uploader(t("upload_label"), type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
                                     key=f"uploader_{n}")
+        if uploaded is not None and uploaded.size > limit_mb * 1024 * 1024:  # said before the button
+            st.error(t("upload_too_large", name=md_plain(uploaded.name), size=f"{uploaded.size / 1024 / 1024:.2f}",
+                       mb=f"{limit_mb:g}"))
+            return
         if uploaded is not None and st.button(t("upload_button"), key="upload_button", type="primary"):
-            before = set(st.session_state.get("companies", {}))
             bar = st.progress(0.0, text=t("upload_progress", name=md_plain(uploaded.name)))
 
             def on_progress(done: int, total: int, label: str) -> None:
                 bar.progress(min(1.0, done / total) if total else 1.0,
                              text=t("upload_progress", name=md_plain(uploaded.name)))
 
+            owner = upload_owner()
             try:
+                # the company id the upload gets (checked here: a bad name fails before anything is written)
+                target = upload_company_id(owner, Path(uploaded.name)) if owner else company_id(Path(uploaded.name))
                 with st.spinner(t("upload_progress", name=md_plain(uploaded.name))):
-                    add_policy(uploaded.getvalue(), uploaded.name, settings(), on_progress=on_progress)
+                    add_policy(uploaded.getvalue(), uploaded.name, settings(), on_progress=on_progress, owner=owner)
             except UnreadablePolicy as exc:
                 bar.empty()
                 st.error(t("upload_bad", reason=md_plain(plain_reason(exc))))
@@ -436,9 +460,7 @@ def upload_panel() -> None:
                 st.error(error_line(exc))
                 return
             bar.empty()
-            after = rag.companies(settings())
-            new = sorted(set(after) - before)
-            target = new[0] if new else Path(uploaded.name).stem.lower().replace(" ", "-")
+            after = visible_companies(rag.companies(settings()))
             st.session_state.companies = after
             st.session_state.flash = t("upload_done", name=md_plain((after.get(target) or {}).get("name", target)))
             if target in after:
@@ -505,7 +527,7 @@ def main() -> None:
     store_missing, store_problem = False, None
     try:
         with st.spinner(t("loading")):
-            state.companies = rag.companies(settings())
+            state.companies = visible_companies(rag.companies(settings()))
     except StoreError as exc:
         log.warning("no store: %s", exc)
         state.companies, store_missing = {}, True
@@ -523,8 +545,8 @@ def main() -> None:
             pending = state.pop("select_company", None)
             if pending in ids:
                 state.company = pending
-            if state.get("company") not in ids:
-                state.company = ids[0]
+            if state.get("company") not in ids:  # the default is never an upload
+                state.company = next((c for c in ids if not companies[c].get("owner")), ids[0])
             company = state.company
             if state.mode == "chat":
                 company = choice(st.selectbox, t("sidebar_company"), {c: company_name(c) for c in ids}, "company")

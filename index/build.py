@@ -257,7 +257,7 @@ def add_policy(data: bytes, filename: str, settings: Settings, on_progress=None,
 
     limit = settings.max_upload_mb
     if len(data) > limit * 1024 * 1024:
-        raise UnreadablePolicy(f"{Path(filename).name}: the file is {len(data) / 1024 / 1024:.1f} MB; "
+        raise UnreadablePolicy(f"{Path(filename).name}: the file is {len(data) / 1024 / 1024:.2f} MB; "
                                f"the limit is {limit:g} MB")
     # Read, cleaned and chunked in a worker with a time limit, as `index build` will: a hostile
     # upload is refused here with its one line and never reaches the folder.
