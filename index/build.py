@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .chunk import Chunk
 from .embed import embedder_names, embedder_slug, load_embedder
+from .embed_cache import EmbeddingCache
 from .file_worker import detect_policy_language  # noqa: F401 - kept importable from here
 from .folder import read_folder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
@@ -24,7 +25,7 @@ from .store import PolicyStore, open_for_build
 
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
-ADD_BATCH = 64
+ADD_BATCH = 256  # records per Chroma add: fewer round trips to a server
 MANIFEST_VERSION = 3  # 3: evidence units and section titles are embedded at build time
 
 
@@ -156,6 +157,9 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         for kind, name, records in jobs:
             old_name = (old or {}).get("collections", {}).get(name if kind == "chunks" else f"units:{name}")
             reusable = _stored_embeddings(store, old_name)
+            cache = EmbeddingCache(settings.embed_cache, embedder_slug(name)) if settings.embed_cache else None
+            if cache:  # vectors of texts some earlier build (of any store) embedded
+                reusable.update(cache.get_many(list({r.key for r in records if r.key not in reusable})))
             # Each distinct text is embedded once: copies of one policy under several companies,
             # and a text repeated inside a policy, share their vectors.
             missing = list({r.key: r for r in records if r.key not in reusable}.values())
@@ -165,10 +169,14 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
                 batch = missing[i:i + 16]
                 for record, vector in zip(batch, embedder.embed_documents([r.text for r in batch])):
                     fresh[record.key] = vector
+                if cache:  # batch by batch: a build that dies keeps what it embedded
+                    cache.put_many({r.key: fresh[r.key] for r in batch})
                 done += len(batch)
                 bar.update(len(batch))
                 if on_progress:
                     on_progress(done, total, f"embedding {kind} ({name})")
+            if cache:
+                cache.close()
             if kind == "chunks":
                 report.embedded += len(missing)
             done += len(records) - len(missing)

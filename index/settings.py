@@ -41,6 +41,7 @@ class Settings:
     # A policy file that takes longer than this to read, clean and chunk is skipped (index/file_worker.py).
     file_timeout: float = field(default_factory=lambda: float(_env("FILE_TIMEOUT", "120")))
     parse_workers: int = field(default_factory=lambda: int(_env("PARSE_WORKERS", "0")))  # 0: up to 2
+    embed_cache: str | None = field(default_factory=lambda: _env("EMBED_CACHE"))  # folder of the embedding cache
     company_cache: int = field(default_factory=lambda: int(_env("COMPANY_CACHE", "64")))  # per-company indexes in memory
     max_upload_mb: float = field(default_factory=lambda: float(_env("MAX_UPLOAD_MB", "5")))
     # Uploads are seen only by the browser session that made them, unless this is on.

@@ -52,3 +52,20 @@ def test_per_company_indexes_in_memory_are_bounded(tmp_path):
     assert list(get_retriever(settings)._companies) == ["zensor-2", "zensor-0"]  # least recently used dropped
     first, again = answers[0]  # reloaded after it was dropped: the same answer
     assert (first.answer, [c.start for c in first.citations]) == (again.answer, [c.start for c in again.citations])
+
+
+def test_embedding_cache_serves_a_build_into_a_new_store(tmp_path):
+    copies(tmp_path / "policies", 1)
+    cache = tmp_path / "embed-cache"
+    first = dataclasses.replace(make_settings(tmp_path / "a", tmp_path / "policies"), embed_cache=str(cache))
+    assert build_index(first, progress=False, warn=lambda line: None).embedded > 0
+    second = dataclasses.replace(first, store_dir=tmp_path / "b")  # a new, empty store
+    report = build_index(second, progress=False, warn=lambda line: None)
+    assert report.embedded == 0 and not report.unchanged
+    answer = rag.ask("zensor-0", "Do you sell my data?", settings=second, backend="extractive")
+    assert answer.citations
+    # the same vectors as a build without the cache
+    plain = dataclasses.replace(first, store_dir=tmp_path / "c", embed_cache=None)
+    build_index(plain, progress=False, warn=lambda line: None)
+    again = rag.ask("zensor-0", "Do you sell my data?", settings=plain, backend="extractive")
+    assert [c.start for c in again.citations] == [c.start for c in answer.citations]
