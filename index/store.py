@@ -49,6 +49,8 @@ class DamagedStore(StoreError):
 
 
 def damaged(settings: Settings, reason: str) -> DamagedStore:
+    if not settings.chroma_url:  # reopen from disk next time: another process may rebuild it meanwhile
+        _forget_client(settings)
     return DamagedStore(f"the index at {_where(settings)} is damaged ({reason}): {REBUILD_HINT}")
 
 
@@ -170,7 +172,17 @@ class PolicyStore:
         return manifest
 
     def write_manifest(self, manifest: dict) -> None:
-        self.meta.upsert(ids=[MANIFEST_ID], documents=[json.dumps(manifest)], embeddings=[_NO_VECTOR])
+        # The build id also as metadata: readers check which build is live without fetching the
+        # whole manifest (hundreds of KB with 1,000 companies) on every question.
+        self.meta.upsert(ids=[MANIFEST_ID], documents=[json.dumps(manifest)], embeddings=[_NO_VECTOR],
+                         metadatas=[{"build": str(manifest.get("build", ""))}])
+
+    def live_build(self) -> str | None:
+        """The live build's id from the manifest record's metadata (None: an older store without it)."""
+        with store_errors(self.settings):
+            got = self.meta.get(ids=[MANIFEST_ID], include=["metadatas"])
+        metadata = (got.get("metadatas") or [None])[0] if got["ids"] else None
+        return (metadata or {}).get("build") or None
 
     # -- source texts -----------------------------------------------------------------------
     def put_source(self, sha256: str, text: str) -> None:

@@ -190,15 +190,38 @@ class PolicyRetriever:
 
 
 _retrievers: dict[tuple, PolicyRetriever] = {}
+_stores: dict[str, PolicyStore] = {}
 _retrievers_lock = threading.Lock()
+
+
+def _live_build(settings: Settings, location: str) -> str:
+    """Which build is live: one small read per question (the manifest record's metadata)."""
+    with _retrievers_lock:
+        store = _stores.get(location)
+    for attempt in (0, 1):
+        if store is None:
+            store = PolicyStore(settings)
+        try:
+            build = store.live_build() or store.require_manifest()["build"]
+            with _retrievers_lock:
+                _stores[location] = store
+            return build
+        except Exception:
+            with _retrievers_lock:
+                _stores.pop(location, None)
+            if attempt:  # a fresh store handle failed too: the error is real
+                raise
+            store = None  # the store was replaced under us (rebuilt, moved aside): reopen once
+    raise AssertionError("unreachable")
 
 
 def get_retriever(settings: Settings) -> PolicyRetriever:
     """One retriever per store and build: a rebuild (new manifest) gets a fresh one."""
-    store = PolicyStore(settings)
-    build = store.require_manifest()["build"]
-    key = (settings.chroma_url or str(settings.store_dir), build)
+    location = settings.chroma_url or str(settings.store_dir)
+    key = (location, _live_build(settings, location))
     with _retrievers_lock:
         if key not in _retrievers:
+            for old in [k for k in _retrievers if k[0] == location]:
+                del _retrievers[old]  # an older build of this store: its collections are gone
             _retrievers[key] = PolicyRetriever(settings)
         return _retrievers[key]
