@@ -11,6 +11,7 @@ links or math); the only markup on the page is our own <div>/<mark>/<br> around 
 from __future__ import annotations
 
 import itertools
+import math
 import json
 import logging
 import re
@@ -432,8 +433,10 @@ def upload_panel() -> None:
         private = "" if settings().shared_uploads else " " + t("upload_private")
         st.caption(t("upload_help") + " " + t("upload_limit", mb=f"{limit_mb:g}") + private)
         n = st.session_state.setdefault("upload_round", 0)
+        # The widget shows the limit and refuses bigger files in the browser; the check below says it
+        # in our words for anything that still arrives (a fractional limit, another client).
         uploaded = st.file_uploader(t("upload_label"), type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
-                                    key=f"uploader_{n}")
+                                    key=f"uploader_{n}", max_upload_size=max(1, math.ceil(limit_mb)))
         if uploaded is not None and uploaded.size > limit_mb * 1024 * 1024:  # said before the button
             st.error(t("upload_too_large", name=md_plain(uploaded.name), size=f"{uploaded.size / 1024 / 1024:.2f}",
                        mb=f"{limit_mb:g}"))
