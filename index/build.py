@@ -18,7 +18,7 @@ from .chunk import Chunk
 from .embed import embedder_names, embedder_slug, load_embedder
 from .embed_cache import EmbeddingCache
 from .file_worker import detect_policy_language  # noqa: F401 - kept importable from here
-from .folder import read_folder
+from .folder import folder_digest, read_folder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
 from .settings import PROJECT_DIR, Settings
 from .store import PolicyStore, open_for_build
@@ -93,6 +93,11 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     started = time.perf_counter()
     warn = warn or (lambda line: print(line, file=sys.stderr))
     folder = Path(policies_dir or settings.policies_dir)
+    digest = folder_digest(folder, settings)
+    quick = _unchanged_files(settings, digest, warn)
+    if quick is not None:  # the same bytes as the live build: nothing to read, nothing to embed
+        quick.seconds = time.perf_counter() - started
+        return quick
     # Each file is read, cleaned and chunked in a worker process with a time limit: a hostile file
     # is skipped with its one line, the others are indexed (index/file_worker.py).
     parsed, skipped = read_folder(folder, settings, warn)
@@ -125,6 +130,8 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         report.policies = len(policies)
         report.chunks_per_policy = {c: v["chunks"] for c, v in old["companies"].items()}
         report.chunks = sum(report.chunks_per_policy.values())
+        if old.get("files") != digest:  # the next unchanged build can then skip reading the files
+            store.write_manifest({**old, "files": digest, "skipped": skipped})
         report.seconds = time.perf_counter() - started
         return report
 
@@ -195,12 +202,32 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         store.put_source(p.sha256, p.text)
     manifest = {
         "version": MANIFEST_VERSION, "build": build_id, "embedders": names, "collections": collections,
-        "chunk_tokens": settings.chunk_tokens, "companies": companies,
+        "chunk_tokens": settings.chunk_tokens, "companies": companies, "files": digest, "skipped": skipped,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     store.write_manifest(manifest)  # the switch: readers see the new index from here on
     _collect_garbage(store, manifest)
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _unchanged_files(settings: Settings, digest: str | None, warn) -> BuildReport | None:
+    """A report of the live build when the folder holds byte for byte the files it was built from
+    (and the same settings): 1,000 unchanged policies are then not even read again."""
+    exists = settings.chroma_url or (Path(settings.store_dir) / "chroma.sqlite3").exists()
+    if not digest or not exists:
+        return None
+    store, old = open_for_build(settings, warn)
+    if not (old and old.get("files") == digest and old.get("version") == MANIFEST_VERSION
+            and old.get("embedders") == embedder_names(settings.embedder)
+            and old.get("chunk_tokens") == settings.chunk_tokens
+            and all(n in store.collection_names() for n in old["collections"].values())):
+        return None
+    report = BuildReport(skipped=list(old.get("skipped", [])), unchanged=True, policies=len(old["companies"]))
+    for line in report.skipped:  # still said: the files are still there and still bad
+        warn(f"skipped {line}")
+    report.chunks_per_policy = {c: v["chunks"] for c, v in old["companies"].items()}
+    report.chunks = sum(report.chunks_per_policy.values())
     return report
 
 

@@ -68,6 +68,25 @@ def _discover(folder: Path) -> list[tuple[Path, str | None]]:
     return found
 
 
+def folder_digest(folder: Path, settings: Settings) -> str | None:
+    """One hash of every file `index build` would read (names and bytes), the metadata file and the
+    settings that decide what a file becomes: equal digests, equal index."""
+    import hashlib
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    h = hashlib.sha256(f"{settings.chunk_tokens}\0{settings.file_timeout}\0".encode())
+    try:
+        for path, owner in _discover(folder) + [(folder / "policies.json", None)]:
+            if path.is_file():
+                h.update(f"{owner}\0{path.relative_to(folder)}\0".encode("utf-8", "surrogateescape"))
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+    except OSError:  # a file that cannot be read: the full build says which one
+        return None
+    return h.hexdigest()
+
+
 def read_folder(folder: Path, settings: Settings, warn: Callable[[str], None]) -> tuple[list[ParsedPolicy], list[str]]:
     """Every usable policy of the folder, parsed; one line per file that was skipped, and why."""
     folder = Path(folder)

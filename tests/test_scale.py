@@ -69,3 +69,25 @@ def test_embedding_cache_serves_a_build_into_a_new_store(tmp_path):
     build_index(plain, progress=False, warn=lambda line: None)
     again = rag.ask("zensor-0", "Do you sell my data?", settings=plain, backend="extractive")
     assert [c.start for c in again.citations] == [c.start for c in answer.citations]
+
+
+def test_an_unchanged_folder_is_not_read_again(tmp_path, monkeypatch):
+    copies(tmp_path / "policies", 2)
+    (tmp_path / "policies" / "empty.txt").write_bytes(b"")
+    settings = make_settings(tmp_path / "store", tmp_path / "policies")
+    first = build_index(settings, progress=False, warn=lambda line: None)
+    assert len(first.skipped) == 1
+    import index.build
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unchanged folder was read again")
+
+    monkeypatch.setattr(index.build, "read_folder", no_reading)
+    lines: list[str] = []
+    again = build_index(settings, progress=False, warn=lines.append)
+    assert again.unchanged and again.embedded == 0 and again.chunks == first.chunks and again.policies == 2
+    assert again.skipped == first.skipped and len(lines) == 1  # the bad file is still named
+    monkeypatch.undo()
+    (tmp_path / "policies" / "zensor-1.txt").write_text("Changed. " * 20 + "We keep data one year.\n", encoding="utf-8")
+    changed = build_index(settings, progress=False, warn=lambda line: None)
+    assert not changed.unchanged and changed.embedded > 0
