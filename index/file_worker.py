@@ -9,8 +9,10 @@ says why, while the files beside it are indexed.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -118,6 +120,28 @@ def _mp_context():
         return _context
 
 
+_hide_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """A worker needs nothing from the main script, but multiprocessing would run it again in every
+    worker it starts (a Streamlit or pytest entry script: seconds each; code piped to `python -`:
+    the worker fails to start). Hidden from it for the instant a worker is started."""
+    main = sys.modules.get("__main__")
+    with _hide_lock:
+        saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+        try:
+            if main is not None:
+                main.__dict__.pop("__file__", None)
+                main.__dict__["__spec__"] = None
+            yield
+        finally:
+            if main is not None:
+                main.__dict__.pop("__spec__", None)
+                main.__dict__.update(saved)
+
+
 class FileWorker:
     """One worker process; replaced after a file killed it or ran out of time."""
 
@@ -130,7 +154,8 @@ class FileWorker:
         ctx = _mp_context()
         here, there = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(there,), daemon=True, name="plainpolicy-file-worker")
-        self._proc.start()
+        with _main_script_hidden():
+            self._proc.start()
         there.close()
         self._conn = here
         # A file's time limit starts once the worker is ready, not while the parsers are imported.
