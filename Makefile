@@ -17,12 +17,14 @@ PORT ?= 8501
 export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: setup setup-extra model index run test test-fast bench clean help
+.PHONY: setup setup-extra model index run test test-fast bench bench-scale bench-hostile clean help
 help:
 	@echo "make run    set up, build the index if missing, start the chat on http://127.0.0.1:$(PORT)"
 	@echo "make test   set up and run the test suite"
 	@echo "make bench  build time, latency, memory, baseline comparison"
 	@echo "make train  learn the ranking, answerability and verdict models (needs ../shared/eval; ~6 min on 2 cores)"
+	@echo "make bench-scale  10, 100 and 1,000 companies in a chroma run server (~30 min)"
+	@echo "make bench-hostile  index build over a folder of hostile files: skipped lines, crashes, 2 MB line time"
 	@echo "make setup-extra  optional: sentence-transformers, for PLAINPOLICY_EMBEDDER=st:/path/to/model"
 
 $(VENV)/.base: requirements.txt requirements-dev.txt
@@ -75,6 +77,12 @@ test-fast: setup
 
 bench: setup
 	$(PY) bench/bench.py
+
+bench-scale: setup
+	$(PY) bench/bench_scale.py
+
+bench-hostile: setup
+	$(PY) bench/bench_hostile.py
 
 # The learned models of the answering core (rag/models/, data card rag/models/README.md), from the
 # training sets in ../shared/eval and scripts/data, with policy-disjoint cross-validation.

@@ -15,6 +15,7 @@ links or math); the only markup on the page is our own <div>/<mark>/<br> around 
 from __future__ import annotations
 
 import itertools
+import math
 import json
 import logging
 import re
@@ -26,6 +27,9 @@ import streamlit as st
 
 import rag
 from index import SUPPORTED_SUFFIXES, StoreError, UnreadablePolicy, add_policy, get_settings
+from index.folder import new_owner, upload_company_id
+from index.load import company_id
+from index.store import DamagedStore
 from rag import QuestionError
 from rag.diff import diff_versions, word_changes
 from rag.letter import RIGHTS, letter_markdown, suggested_right, write_letter
@@ -329,15 +333,28 @@ def chat_page(company: str) -> None:
             render_turn(turn)
             if turn.get("answer") is not None:
                 answer_tools(turn["answer"], i)
+    # No max_chars: the browser would cut a pasted text at the limit without a word (the question
+    # usually comes last). A long text is checked below and its question shown before it is asked.
     question = st.chat_input(t("chat_placeholder", company=company_name(company)), key="chat_box")
     pending = st.session_state.pop("pending_question", None)
-    if not history and not question and not pending:
+    asked = question or pending
+    if asked:
+        picked = rag.pick_question(asked, settings().max_question_chars)
+        if picked.shortened:  # asked only once the user has seen which question will be asked
+            st.session_state.long_text = {"company": company, "question": picked.question, "found": picked.found,
+                                          "chars": picked.original_chars}
+            asked = None
+        else:
+            st.session_state.pop("long_text", None)
+    long_text = st.session_state.get("long_text")
+    if long_text and long_text["company"] == company:
+        long_text_notice(long_text)
+    elif not history and not asked:
         st.markdown(t("examples_title"))
         cols = st.columns(2)
         for i, example in enumerate(t("examples")):
             cols[i % 2].button(example, key=f"example_{i}", on_click=_pick_example, args=(example,),
                                width="stretch")
-    asked = question or pending
     if asked:
         ask_streaming(company, asked)
 
@@ -466,6 +483,25 @@ def diff_view(company: str) -> None:
             for span in result[kind]:
                 html(f'<div class="{css}"><span class="pp-tag">{safe(t("diff_" + kind))}</span>{safe(span["text"])}'
                      f'{_section_label(span)}</div>')
+def _ask_long_text_question() -> None:
+    long_text = st.session_state.pop("long_text", None)
+    if long_text:
+        st.session_state.pending_question = long_text["question"]
+
+
+def _cancel_long_text() -> None:
+    st.session_state.pop("long_text", None)
+
+
+def long_text_notice(long_text: dict) -> None:
+    """A pasted text over the limit: its character count and the one question that will be asked."""
+    key = "long_text_notice" if long_text["found"] else "long_text_none"
+    st.warning(t(key, chars=f"{long_text['chars']:,}", limit=f"{settings().max_question_chars:,}",
+                 question=md_plain(long_text["question"])), icon=":material/content_cut:")
+    ask_col, cancel_col = st.columns(2)
+    ask_col.button(t("long_text_ask"), key="long_text_ask", type="primary", on_click=_ask_long_text_question,
+                   width="stretch")
+    cancel_col.button(t("long_text_cancel"), key="long_text_cancel", on_click=_cancel_long_text, width="stretch")
 
 
 # -- compare -----------------------------------------------------------------------------------------
@@ -519,23 +555,47 @@ def compare_page(ids: list[str]) -> None:
 
 
 # -- adding a policy -----------------------------------------------------------------------------------
+def upload_owner() -> str | None:
+    """This browser session's tag on its uploads (None: uploads are shared, PLAINPOLICY_SHARED_UPLOADS=1)."""
+    if settings().shared_uploads:
+        return None
+    return st.session_state.setdefault("upload_owner", new_owner())
+
+
+def visible_companies(companies: dict) -> dict:
+    """The companies this session may see: every policy of the folder, and its own uploads."""
+    owner = upload_owner()
+    return {c: info for c, info in companies.items()
+            if not info.get("owner") or owner is None or info["owner"] == owner}
+
+
 def upload_panel() -> None:
+    limit_mb = settings().max_upload_mb
     with st.expander(t("upload_title"), expanded=False):
-        st.caption(t("upload_help"))
+        private = "" if settings().shared_uploads else " " + t("upload_private")
+        st.caption(t("upload_help") + " " + t("upload_limit", mb=f"{limit_mb:g}") + private)
         n = st.session_state.setdefault("upload_round", 0)
+        # The widget shows the limit and refuses bigger files in the browser; the check below says it
+        # in our words for anything that still arrives (a fractional limit, another client).
         uploaded = st.file_uploader(t("upload_label"), type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
-                                    key=f"uploader_{n}")
+                                    key=f"uploader_{n}", max_upload_size=max(1, math.ceil(limit_mb)))
+        if uploaded is not None and uploaded.size > limit_mb * 1024 * 1024:  # said before the button
+            st.error(t("upload_too_large", name=md_plain(uploaded.name), size=f"{uploaded.size / 1024 / 1024:.2f}",
+                       mb=f"{limit_mb:g}"))
+            return
         if uploaded is not None and st.button(t("upload_button"), key="upload_button", type="primary"):
-            before = set(st.session_state.get("companies", {}))
             bar = st.progress(0.0, text=t("upload_progress", name=md_plain(uploaded.name)))
 
             def on_progress(done: int, total: int, label: str) -> None:
                 bar.progress(min(1.0, done / total) if total else 1.0,
                              text=t("upload_progress", name=md_plain(uploaded.name)))
 
+            owner = upload_owner()
             try:
+                # the company id the upload gets (checked here: a bad name fails before anything is written)
+                target = upload_company_id(owner, Path(uploaded.name)) if owner else company_id(Path(uploaded.name))
                 with st.spinner(t("upload_progress", name=md_plain(uploaded.name))):
-                    add_policy(uploaded.getvalue(), uploaded.name, settings(), on_progress=on_progress)
+                    add_policy(uploaded.getvalue(), uploaded.name, settings(), on_progress=on_progress, owner=owner)
             except UnreadablePolicy as exc:
                 bar.empty()
                 st.error(t("upload_bad", reason=md_plain(plain_reason(exc))))
@@ -545,9 +605,7 @@ def upload_panel() -> None:
                 st.error(error_line(exc))
                 return
             bar.empty()
-            after = rag.companies(settings())
-            new = sorted(set(after) - before)
-            target = new[0] if new else Path(uploaded.name).stem.lower().replace(" ", "-")
+            after = visible_companies(rag.companies(settings()))
             st.session_state.companies = after
             st.session_state.flash = t("upload_done", name=md_plain((after.get(target) or {}).get("name", target)))
             if target in after:
@@ -645,13 +703,15 @@ def main() -> None:
     st.title(t("title"))
     st.caption(t("tagline"))
 
-    store_missing = False
+    store_missing, store_problem = False, None
     try:
         with st.spinner(t("loading")):
-            state.companies = rag.companies(settings())
+            state.companies = visible_companies(rag.companies(settings()))
     except StoreError as exc:
         log.warning("no store: %s", exc)
         state.companies, store_missing = {}, True
+        if isinstance(exc, DamagedStore):  # not just "not built yet": say what is wrong and the fix
+            store_problem = error_line(exc)
     companies: dict = state.companies
     if companies and answer_backend() == "local":
         _warm_local_model()
@@ -666,8 +726,8 @@ def main() -> None:
             pending = state.pop("select_company", None)
             if pending in ids:
                 state.company = pending
-            if state.get("company") not in ids:
-                state.company = ids[0]
+            if state.get("company") not in ids:  # the default is never an upload
+                state.company = next((c for c in ids if not companies[c].get("owner")), ids[0])
             company = state.company
             if state.mode == "chat":
                 company = choice(st.selectbox, t("sidebar_company"), {c: company_name(c) for c in ids}, "company")
@@ -684,6 +744,9 @@ def main() -> None:
         st.success(flash)
     for key, values in state.pop("link_notices", []):
         st.info(t(key, **values), icon=":material/link_off:")
+    if store_problem:
+        st.error(store_problem)
+        return
     if not ids:
         st.info(t("no_store") if store_missing else t("no_companies"))
         return

@@ -14,18 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chunk import Chunk, chunk_policy
-from .clean import clean_policy
-from .language import identify
+from .chunk import Chunk
 from .embed import embedder_names, embedder_slug, load_embedder
+from .embed_cache import EmbeddingCache
+from .file_worker import detect_policy_language  # noqa: F401 - kept importable from here
+from .folder import folder_digest, read_folder
 from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
 from .settings import PROJECT_DIR, Settings
-from .store import PolicyStore
+from .store import PolicyStore, open_for_build
 from .versions import list_versions, record_version
 
 log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
-ADD_BATCH = 64
+ADD_BATCH = 256  # records per Chroma add: fewer round trips to a server
 MANIFEST_VERSION = 3  # 3: evidence units and section titles are embedded at build time
 
 
@@ -43,10 +44,6 @@ class BuildReport:
         state = " (unchanged)" if self.unchanged else ""
         return (f"indexed {self.policies} policies, {self.chunks} chunks, embedded {self.embedded}, "
                 f"{self.seconds:.1f} s, skipped {len(self.skipped)} file(s){state}")
-
-
-def detect_policy_language(text: str) -> str:
-    return identify(text[:20000])[0]
 
 
 def read_metadata(folder: Path) -> dict[str, dict]:
@@ -97,25 +94,36 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
     started = time.perf_counter()
     warn = warn or (lambda line: print(line, file=sys.stderr))
     folder = Path(policies_dir or settings.policies_dir)
-    policies, skipped = load_folder(folder, warn)
+    digest = folder_digest(folder, settings)
+    quick = _unchanged_files(settings, digest, warn)
+    if quick is not None:  # the same bytes as the live build: nothing to read, nothing to embed
+        quick.seconds = time.perf_counter() - started
+        return quick
+    # Each file is read, cleaned and chunked in a worker process with a time limit: a hostile file
+    # is skipped with its one line, the others are indexed (index/file_worker.py).
+    parsed, skipped = read_folder(folder, settings, warn)
+    policies = [p.policy for p in parsed]
     report = BuildReport(skipped=skipped)
     if not policies:
         raise UnreadablePolicy(f"no usable policy in {folder}: nothing indexed, the existing index is unchanged")
     metadata = read_metadata(folder)
     names = embedder_names(settings.embedder)
 
-    store = PolicyStore(settings, create=True)
-    old = store.manifest()
+    store, old = open_for_build(settings, warn)
     companies = {}
-    for p in policies:
+    for item in parsed:
+        p = item.policy
         meta = metadata.get(p.company, {})
+        default_name = (p.path.stem if item.owner else p.company).replace("-", " ").replace("_", " ").title()
         companies[p.company] = {
-            "name": meta.get("name") or p.company.replace("-", " ").replace("_", " ").title(),
+            "name": meta.get("name") or item.title or default_name,
             "website": meta.get("website"),
             "source": _display_source(p),
             "kind": p.kind,
             "sha256": p.sha256,
         }
+        if item.owner:  # an upload: listed only for the browser session that made it
+            companies[p.company]["owner"] = item.owner
     if (old and old.get("version") == MANIFEST_VERSION and old.get("embedders") == names and old.get("chunk_tokens") == settings.chunk_tokens
             and {c: v["sha256"] for c, v in old["companies"].items()} == {c: v["sha256"] for c, v in companies.items()}
             and all(n in store.collection_names() for n in old["collections"].values())):
@@ -124,19 +132,16 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         report.chunks_per_policy = {c: v["chunks"] for c, v in old["companies"].items()}
         report.chunks = sum(report.chunks_per_policy.values())
         _keep_versions(settings, store, policies, companies, old, warn)
+        if old.get("files") != digest:  # the next unchanged build can then skip reading the files
+            store.write_manifest({**old, "files": digest, "skipped": skipped})
         report.seconds = time.perf_counter() - started
         return report
 
-    # Clean, detect language, chunk.
     all_chunks: list[Chunk] = []
-    for p in policies:
-        cleaned = clean_policy(p.text)
-        language = detect_policy_language(cleaned.text)
-        chunks = chunk_policy(p.company, p.text, language, settings.chunk_tokens, cleaned)
-        companies[p.company].update(language=language, chunks=len(chunks),
-                                    sections=len({c.section for c in chunks if c.section}))
-        report.chunks_per_policy[p.company] = len(chunks)
-        all_chunks.extend(chunks)
+    for item in parsed:
+        companies[item.policy.company].update(language=item.language, chunks=len(item.chunks), sections=item.sections)
+        report.chunks_per_policy[item.policy.company] = len(item.chunks)
+        all_chunks.extend(item.chunks)
     report.policies, report.chunks = len(policies), len(all_chunks)
 
     build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -161,21 +166,30 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         for kind, name, records in jobs:
             old_name = (old or {}).get("collections", {}).get(name if kind == "chunks" else f"units:{name}")
             reusable = _stored_embeddings(store, old_name)
-            missing = [r for r in records if r.key not in reusable]
+            cache = EmbeddingCache(settings.embed_cache, embedder_slug(name)) if settings.embed_cache else None
+            if cache:  # vectors of texts some earlier build (of any store) embedded
+                reusable.update(cache.get_many(list({r.key for r in records if r.key not in reusable})))
+            # Each distinct text is embedded once: copies of one policy under several companies,
+            # and a text repeated inside a policy, share their vectors.
+            missing = list({r.key: r for r in records if r.key not in reusable}.values())
             embedder = load_embedder(name) if missing else None
             fresh: dict[str, list[float]] = {}
             for i in range(0, len(missing), 16):
                 batch = missing[i:i + 16]
                 for record, vector in zip(batch, embedder.embed_documents([r.text for r in batch])):
                     fresh[record.key] = vector
+                if cache:  # batch by batch: a build that dies keeps what it embedded
+                    cache.put_many({r.key: fresh[r.key] for r in batch})
                 done += len(batch)
                 bar.update(len(batch))
                 if on_progress:
                     on_progress(done, total, f"embedding {kind} ({name})")
+            if cache:
+                cache.close()
             if kind == "chunks":
                 report.embedded += len(missing)
             done += len(records) - len(missing)
-            bar.update(len(records) - len(missing))
+            bar.update(max(0, len(records) - len(missing)))
             collection_name = f"{kind}_{embedder_slug(name)}_{build_id}"  # the slug: Chroma's name rules
             collection = store.new_chunk_collection(collection_name)
             for i in range(0, len(records), ADD_BATCH):
@@ -190,7 +204,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         store.put_source(p.sha256, p.text)
     manifest = {
         "version": MANIFEST_VERSION, "build": build_id, "embedders": names, "collections": collections,
-        "chunk_tokens": settings.chunk_tokens, "companies": companies,
+        "chunk_tokens": settings.chunk_tokens, "companies": companies, "files": digest, "skipped": skipped,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     store.write_manifest(manifest)  # the switch: readers see the new index from here on
@@ -220,6 +234,26 @@ def _keep_versions(settings: Settings, store: PolicyStore, policies: list[Policy
             record_version(settings, p.company, p.text, p.sha256, companies[p.company]["source"], p.kind)
         except Exception as exc:  # disk full, server hiccup: the new index stands, the history waits
             warn(f"could not keep the earlier versions of {p.company}: {type(exc).__name__}: {exc}")
+
+
+def _unchanged_files(settings: Settings, digest: str | None, warn) -> BuildReport | None:
+    """A report of the live build when the folder holds byte for byte the files it was built from
+    (and the same settings): 1,000 unchanged policies are then not even read again."""
+    exists = settings.chroma_url or (Path(settings.store_dir) / "chroma.sqlite3").exists()
+    if not digest or not exists:
+        return None
+    store, old = open_for_build(settings, warn)
+    if not (old and old.get("files") == digest and old.get("version") == MANIFEST_VERSION
+            and old.get("embedders") == embedder_names(settings.embedder)
+            and old.get("chunk_tokens") == settings.chunk_tokens
+            and all(n in store.collection_names() for n in old["collections"].values())):
+        return None
+    report = BuildReport(skipped=list(old.get("skipped", [])), unchanged=True, policies=len(old["companies"]))
+    for line in report.skipped:  # still said: the files are still there and still bad
+        warn(f"skipped {line}")
+    report.chunks_per_policy = {c: v["chunks"] for c, v in old["companies"].items()}
+    report.chunks = sum(report.chunks_per_policy.values())
+    return report
 
 
 @dataclass
@@ -271,15 +305,29 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="embedding", unit="text", file=sys.stderr, leave=False)
 
 
-def add_policy(data: bytes, filename: str, settings: Settings, on_progress=None) -> BuildReport:
+def add_policy(data: bytes, filename: str, settings: Settings, on_progress=None, owner: str | None = None) -> BuildReport:
     """Add (or replace) one policy from an upload and index it. A file that cannot be read raises
-    UnreadablePolicy before anything is written; a failed build removes the new file again."""
-    from .load import read_policy_bytes
+    UnreadablePolicy before anything is written; a failed build removes the new file again.
 
-    policy = read_policy_bytes(data, filename)  # validates type, content and company id
+    With an `owner` (a browser session's tag, index/folder.py) the file goes to that session's
+    upload folder and its company is listed for that session only; without one it joins the
+    policy folder like any policy (PLAINPOLICY_SHARED_UPLOADS=1)."""
+    from .file_worker import parse_upload
+    from .folder import upload_company_id, upload_folder
+
+    limit = settings.max_upload_mb
+    if len(data) > limit * 1024 * 1024:
+        raise UnreadablePolicy(f"{Path(filename).name}: the file is {len(data) / 1024 / 1024:.2f} MB; "
+                               f"the limit is {limit:g} MB")
+    # Read, cleaned and chunked in a worker with a time limit, as `index build` will: a hostile
+    # upload is refused here with its one line and never reaches the folder.
+    parsed = parse_upload(data, filename, settings.chunk_tokens, settings.file_timeout)
     folder = Path(settings.policies_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (policy.company + Path(filename).suffix.lower())
+    target_dir = upload_folder(folder, owner) if owner else folder
+    if owner:
+        upload_company_id(owner, Path(filename))  # the id must be valid before the file lands
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / (parsed.policy.company + Path(filename).suffix.lower())
     previous = target.read_bytes() if target.exists() else None
     tmp = target.with_name(f".{target.name}.uploading")
     tmp.write_bytes(data)

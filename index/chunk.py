@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -68,8 +69,34 @@ def _segmenter(language: str):
     return pysbd.Segmenter(language=language if language in ("nl", "fr", "en", "de") else "en", clean=False, char_span=True)
 
 
+# pysbd's time grows with the square of its input's length (80,000 characters without a line break:
+# 16 s; a PDF extracted as one 2 MB line: hours). It only ever sees pieces of at most this many
+# characters, cut first at a sentence end, then at whitespace, then anywhere: linear in the text.
+SEGMENT_CHARS = 2000
+_SENTENCE_CUT = re.compile(r"[.!?;:][\"'”’»)\]]*\s+")
+
+
+def bounded_pieces(line: str, limit: int = SEGMENT_CHARS) -> list[tuple[int, int]]:
+    """(start, end) offsets that tile `line` exactly, each at most `limit` characters long."""
+    pieces, pos, n = [], 0, len(line)
+    while n - pos > limit:
+        window = line[pos:pos + limit]
+        cut = 0
+        for m in _SENTENCE_CUT.finditer(window, limit // 4):
+            cut = m.end()  # the last sentence end in the window (not too close to its start)
+        if not cut:
+            space = max(window.rfind(" "), window.rfind("\t"), window.rfind("\xa0"))
+            cut = space + 1 if space >= limit // 4 else limit
+        pieces.append((pos, pos + cut))
+        pos += cut
+    if pos < n:
+        pieces.append((pos, n))
+    return pieces
+
+
 def split_sentences(text: str, start: int, end: int, language: str) -> list[Sentence]:
-    """Sentences of clean[start:end]: every line is at least one; long lines go through pysbd."""
+    """Sentences of clean[start:end]: every line is at least one; long lines go through pysbd, in
+    bounded pieces (see SEGMENT_CHARS)."""
     out: list[Sentence] = []
     pos = start
     for line in text[start:end].split("\n"):
@@ -80,25 +107,38 @@ def split_sentences(text: str, start: int, end: int, language: str) -> list[Sent
         if len(line) <= LONG_LINE:
             out.append(Sentence(a, b))
             continue
-        for span in _segmenter(language).segment(line):
-            s, e = a + span.start, a + span.end
-            while e > s and text[e - 1].isspace():
-                e -= 1
-            if e > s:
-                out.append(Sentence(s, e))
+        for p_start, p_end in bounded_pieces(line):
+            for span in _segmenter(language).segment(line[p_start:p_end]):
+                s, e = a + p_start + span.start, a + p_start + span.end
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                if e > s:
+                    out.append(Sentence(s, e))
     return out
 
 
+_WORD = re.compile(r"\S{1,100}")  # a run of 100 characters without a space counts as a word too
+
+
 def _split_oversized(text: str, sentence: Sentence, max_tokens: int) -> list[Sentence]:
-    """A sentence longer than the bound is cut at word boundaries (rare: scraped lists glued together)."""
-    pieces, piece_start, pos = [], sentence.start, sentence.start
-    words = text[sentence.start:sentence.end].split(" ")
-    for word in words:
-        word_end = pos + len(word)
-        if count_tokens(text[piece_start:word_end]) > max_tokens and pos > piece_start:
-            pieces.append(Sentence(piece_start, pos - 1))
-            piece_start = pos
-        pos = word_end + 1
+    """A sentence longer than the bound is cut at word boundaries (scraped lists glued together, text
+    without punctuation). Tokens are counted once for the whole sentence: linear in its length."""
+    from bisect import bisect_right
+
+    from .tokens import encoding
+
+    enc = encoding()
+    _, token_starts = enc.decode_with_offsets(enc.encode(text[sentence.start:sentence.end], disallowed_special=()))
+
+    def tokens_before(offset: int) -> int:
+        return bisect_right(token_starts, offset - sentence.start - 1)
+
+    pieces, piece_start, last_end = [], sentence.start, None
+    for m in _WORD.finditer(text, sentence.start, sentence.end):
+        if last_end is not None and tokens_before(m.end()) - tokens_before(piece_start) > max_tokens:
+            pieces.append(Sentence(piece_start, last_end))
+            piece_start = m.start()
+        last_end = m.end()
     pieces.append(Sentence(piece_start, sentence.end))
     return pieces
 

@@ -156,6 +156,7 @@ def _find_headings(text: str, offsets: list[int], kept_lines: list[tuple[int, in
             bullet_starts.add(a)
     # Map original line starts to "this clean line came from a bulleted line".
     bulleted = sorted(bullet_starts)
+    line_end = {a: b for a, b, _ in kept_lines}  # a dict, not a scan per line: linear in the lines
     headings: list[Heading] = []
     clean_lines, pos = [], 0
     for line in text.split("\n"):
@@ -168,17 +169,10 @@ def _find_headings(text: str, offsets: list[int], kept_lines: list[tuple[int, in
             continue
         orig = offsets[a]
         j = bisect.bisect_right(bulleted, orig) - 1
-        if j >= 0 and bulleted[j] <= orig and _same_original_line(bulleted[j], orig, kept_lines):
+        if j >= 0 and bulleted[j] <= orig and orig <= line_end.get(bulleted[j], -1):
             continue
         line = text[a:b]
         nxt = text[clean_lines[i + 1][0]:clean_lines[i + 1][1]] if i + 1 < len(clean_lines) else None
         if _is_heading(line, nxt):
             headings.append(Heading(a, b, line.strip()))
     return headings
-
-
-def _same_original_line(line_start: int, pos: int, kept_lines) -> bool:
-    for a, b, _ in kept_lines:
-        if a == line_start:
-            return pos <= b
-    return False

@@ -38,6 +38,14 @@ class Settings:
     llm_max_tokens: int = field(default_factory=lambda: int(_env("LLM_MAX_TOKENS", "220")))
     max_question_chars: int = field(default_factory=lambda: int(_env("MAX_QUESTION_CHARS", "2000")))
     chunk_tokens: int = field(default_factory=lambda: int(_env("CHUNK_TOKENS", "180")))
+    # A policy file that takes longer than this to read, clean and chunk is skipped (index/file_worker.py).
+    file_timeout: float = field(default_factory=lambda: float(_env("FILE_TIMEOUT", "120")))
+    parse_workers: int = field(default_factory=lambda: int(_env("PARSE_WORKERS", "0")))  # 0: up to 2
+    embed_cache: str | None = field(default_factory=lambda: _env("EMBED_CACHE"))  # folder of the embedding cache
+    company_cache: int = field(default_factory=lambda: int(_env("COMPANY_CACHE", "64")))  # per-company indexes in memory
+    max_upload_mb: float = field(default_factory=lambda: float(_env("MAX_UPLOAD_MB", "5")))
+    # Uploads are seen only by the browser session that made them, unless this is on.
+    shared_uploads: bool = field(default_factory=lambda: _env("SHARED_UPLOADS", "0") in ("1", "true", "yes"))
 
     def with_store(self, store_dir: str | Path | None) -> "Settings":
         if store_dir is None:

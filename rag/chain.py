@@ -20,6 +20,7 @@ from index.store import StoreError
 from .answer import build_extractive, phrase
 from .evidence import rank_evidence, ranked_paragraphs
 from .language import detect_question_language
+from .long_question import pick_question
 from .retrieve import get_retriever
 from .schema import Answer, Citation
 
@@ -42,15 +43,16 @@ def prepare(settings: Settings, company: str, question: str, interface_language:
     check_company_id(company)
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty: type a question about the policy")
-    question = " ".join(question.split())
-    notice = None
     limit = settings.max_question_chars
-    if len(question) > limit:
-        question = question[:limit].rsplit(" ", 1)[0] or question[:limit]
-        notice = limit
+    # Over the limit, the text keeps its question (the last sentence that asks), and says so.
+    picked = pick_question(question, limit)
+    question = picked.question
     language = detect_question_language(question, interface_language)
-    return {"company": company, "question": question, "language": language,
-            "notice": phrase(language, "shortened", n=limit) if notice else None, "timings": {}}
+    notice = None
+    if picked.shortened:
+        notice = (phrase(language, "question_picked", n=limit, question=question) if picked.found
+                  else phrase(language, "shortened", n=limit))
+    return {"company": company, "question": question, "language": language, "notice": notice, "timings": {}}
 
 
 def _retriever_for(settings: Settings, company: str):

@@ -87,3 +87,17 @@ def word_pattern(key: str) -> re.Pattern:
     """Whole-word alternatives of one lexicon entry over every language ("negation_words", ...)."""
     words = sorted(_alternatives(lexicon()[key]), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _question_start() -> re.Pattern:
+    """Any language's question word, yes/no opener or "can I": a sentence that asks, without a "?"."""
+    words = {w for key in ("question_words", "yes_no_starts", "about_reader_starts") for w in _alternatives(lexicon()[key])}
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"^\W*({body})(?![\w-])", re.IGNORECASE)
+
+
+def asks_something(sentence: str) -> bool:
+    """Ends with a question mark, or opens with a question word of one of the four languages."""
+    s = sentence.strip()
+    return s.endswith(("?", "？")) or bool(_question_start().search(s))

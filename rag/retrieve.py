@@ -1,7 +1,7 @@
 """The query side of the index, per company: its chunks (from Chroma) with their vectors per
 embedder, the evidence units' and section titles' vectors, and a BM25 index over stemmed words.
 
-Loaded once per company and kept; rag/features.py computes every similarity from these in numpy
+Loaded on first use per company and kept (the settings.company_cache most recently used); rag/features.py computes every similarity from these in numpy
 (a few hundred rows per policy), and the learned ranker (rag/ranker.py) orders the units.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,7 +19,7 @@ from index.embed import load_embedder
 
 from .concepts import concepts_in, fold, question_concepts
 from index.settings import Settings
-from index.store import PolicyStore
+from index.store import PolicyStore, store_errors
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STEMMER_NAMES = {"nl": "dutch", "fr": "french", "en": "english", "de": "german"}
@@ -85,16 +86,20 @@ class PolicyRetriever:
         self.settings = settings
         self.store = PolicyStore(settings)
         self.manifest = self.store.require_manifest()
-        self._companies: dict[str, _CompanyIndex] = {}
+        # Per-company indexes are loaded on first use and the least recently used dropped beyond
+        # settings.company_cache: memory stays bounded with 1,000 companies in the store.
+        self._companies: OrderedDict[str, _CompanyIndex] = OrderedDict()
         self._lock = threading.Lock()
-        self._embedders = {name: load_embedder(name) for name in self.manifest["embedders"]}
-        names = self.manifest["embedders"]
-        self._collections = {name: self.store.chunk_collection(self.manifest["collections"][name]) for name in names}
-        self._unit_embedder_name = names[0]
-        self._units = self.store.chunk_collection(self.manifest["collections"]["units:" + names[0]])
-        # Stores built before every embedder embedded the units have only the first one's.
-        self._alt_units = {name: self.store.chunk_collection(self.manifest["collections"]["units:" + name])
-                           for name in names[1:] if "units:" + name in self.manifest["collections"]}
+        # A manifest of the wrong shape (keys missing) is a damaged store too: say so, not KeyError.
+        with store_errors(settings, extra=(KeyError, TypeError, IndexError)):
+            names = self.manifest["embedders"]
+            self._embedders = {name: load_embedder(name) for name in names}
+            self._collections = {name: self.store.chunk_collection(self.manifest["collections"][name]) for name in names}
+            self._unit_embedder_name = names[0]
+            self._units = self.store.chunk_collection(self.manifest["collections"]["units:" + names[0]])
+            # Stores built before every embedder embedded the units have only the first one's.
+            self._alt_units = {name: self.store.chunk_collection(self.manifest["collections"]["units:" + name])
+                               for name in names[1:] if "units:" + name in self.manifest["collections"]}
 
     def companies(self) -> dict[str, dict]:
         return self.manifest["companies"]
@@ -105,7 +110,12 @@ class PolicyRetriever:
     def _company_index(self, company: str) -> _CompanyIndex:
         with self._lock:
             if company in self._companies:
+                self._companies.move_to_end(company)
                 return self._companies[company]
+        with store_errors(self.settings):
+            return self._load_company(company)
+
+    def _load_company(self, company: str) -> _CompanyIndex:
         import bm25s
 
         name = next(iter(self._collections))
@@ -147,6 +157,8 @@ class PolicyRetriever:
         index = _CompanyIndex(passages, retriever, by_id, unit_vectors, alt_unit_vectors, title_vectors, chunk_vectors)
         with self._lock:
             self._companies[company] = index
+            while len(self._companies) > max(1, self.settings.company_cache):
+                self._companies.popitem(last=False)
         return index
 
     def passages(self, company: str) -> list[Passage]:
@@ -178,15 +190,38 @@ class PolicyRetriever:
 
 
 _retrievers: dict[tuple, PolicyRetriever] = {}
+_stores: dict[str, PolicyStore] = {}
 _retrievers_lock = threading.Lock()
+
+
+def _live_build(settings: Settings, location: str) -> str:
+    """Which build is live: one small read per question (the manifest record's metadata)."""
+    with _retrievers_lock:
+        store = _stores.get(location)
+    for attempt in (0, 1):
+        if store is None:
+            store = PolicyStore(settings)
+        try:
+            build = store.live_build() or store.require_manifest()["build"]
+            with _retrievers_lock:
+                _stores[location] = store
+            return build
+        except Exception:
+            with _retrievers_lock:
+                _stores.pop(location, None)
+            if attempt:  # a fresh store handle failed too: the error is real
+                raise
+            store = None  # the store was replaced under us (rebuilt, moved aside): reopen once
+    raise AssertionError("unreachable")
 
 
 def get_retriever(settings: Settings) -> PolicyRetriever:
     """One retriever per store and build: a rebuild (new manifest) gets a fresh one."""
-    store = PolicyStore(settings)
-    build = store.require_manifest()["build"]
-    key = (settings.chroma_url or str(settings.store_dir), build)
+    location = settings.chroma_url or str(settings.store_dir)
+    key = (location, _live_build(settings, location))
     with _retrievers_lock:
         if key not in _retrievers:
+            for old in [k for k in _retrievers if k[0] == location]:
+                del _retrievers[old]  # an older build of this store: its collections are gone
             _retrievers[key] = PolicyRetriever(settings)
         return _retrievers[key]

@@ -183,9 +183,10 @@ def test_upload_adds_a_selectable_policy_and_quotes_are_escaped(ui_env):
     at.file_uploader[0].set_value(("acme.txt", hostile.encode(), "text/plain")).run()
     at.button(key="upload_button").click().run()
     assert not at.exception
-    assert "acme" in at.session_state.companies
-    assert at.session_state.company == "acme"  # selected right away
-    assert any("was added" in s.value for s in at.success)
+    acme = [c for c in at.session_state.companies if c.endswith("-acme")]  # this session's upload
+    assert len(acme) == 1 and at.session_state.company == acme[0]  # selected right away
+    assert at.session_state.companies[acme[0]]["name"] == "Privacy policy of Acme"  # its own title
+    assert any("was added" in s.value and "Privacy policy of Acme" in s.value for s in at.success)
     ask(at, "How long do you keep my data?")
     text = page_html(at)
     assert "3 years" in text

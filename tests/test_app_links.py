@@ -114,3 +114,18 @@ def test_upload_of_a_new_version_shows_what_changed(ui_env):
     select(at, "ui_lang__widget", "Deutsch")
     assert any("Was sich in dieser" in e.label for e in at.expander)
     assert any("vorher 7 Jahre" in m.value and "jetzt 10 Jahre" in m.value for m in at.markdown)
+
+
+def test_every_interface_language_has_every_label():
+    """One language per screen: a label missing in one language would fall back to another there."""
+    import json
+    from pathlib import Path
+
+    prompts = Path(__file__).resolve().parent.parent / "prompts"
+    for name in ("ui.json", "phrases.json"):
+        table = json.loads((prompts / name).read_text(encoding="utf-8"))
+        languages = [lang for lang in ("en", "nl", "fr", "de") if lang in table]
+        assert languages == ["en", "nl", "fr", "de"], (name, languages)
+        keys = set().union(*(table[lang] for lang in languages))
+        for lang in languages:
+            assert keys <= set(table[lang]), (name, lang, sorted(keys - set(table[lang])))

@@ -39,16 +39,21 @@ def test_50k_question_is_cut_with_a_notice_through_the_api(sample_store):
     assert rag.search("sensus", LONG_QUESTION, sample_store, k=3)
 
 
-def test_50k_question_in_the_ui_is_cut_with_a_notice(ui_env):
+def test_50k_question_in_the_ui_shows_its_question_before_asking(ui_env):
     at = start()
     select(at, "company__widget", "Sensus BPM Online")
     ui_ask(at, LONG_QUESTION)
-    assert len(at.chat_message) == 2 and not at.error
-    assert any("shortened" in c.value and "2000" in c.value for c in at.caption), [c.value for c in at.caption]
-    assert "pp-answer" in page_html(at)
+    # nothing asked yet: the character count and the one question that will be asked are shown
+    assert not at.error and not at.session_state.chats["sensus"]
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and "50,000" in warnings[0] and "2,000" in warnings[0], warnings
+    assert "How long do you keep my data" in warnings[0]
+    at.button(key="long_text_ask").click().run()
+    assert not at.exception and not at.error and len(at.chat_message) == 2
     turn = at.session_state.chats["sensus"][-1]
-    assert turn["answer"] is not None and len(turn["answer"].question) <= 2000
-    assert len(turn["question"]) <= 2002 and len(page_html(at)) < 40000  # the page does not echo 50,000 chars
+    assert turn["answer"] is not None and turn["answer"].question == "How long do you keep my data?"
+    assert "pp-answer" in page_html(at) and len(page_html(at)) < 40000  # the page does not echo 50,000 chars
+    assert not at.warning  # the notice is gone once asked
 
 
 @pytest.mark.parametrize("blank", ["   ", " \n\t  "])
