@@ -97,13 +97,20 @@ def test_upload_of_a_new_version_shows_what_changed(ui_env):
     policies, _ = ui_env
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    select(at, "company__widget", "Sensus BPM Online")
+    # An upload is the uploader's own company (never a change to the shared one): uploading the
+    # same file again with new text makes a second version of that company.
+    original = (policies / "sensus.txt").read_text(encoding="utf-8")
+    at.file_uploader[0].set_value(("sensus.txt", original.encode("utf-8"), "text/plain")).run()
+    at.button(key="upload_button").click().run()
+    assert not at.exception
+    own = at.session_state.company
+    assert own != "sensus" and own.endswith("-sensus"), own
     assert not [e for e in at.expander if "What changed" in e.label]  # one version: nothing to compare
-    edited = edit_policy((policies / "sensus.txt").read_text(encoding="utf-8"))
+    edited = edit_policy(original)
     at.file_uploader[0].set_value(("sensus.txt", edited.encode("utf-8"), "text/plain")).run()
     at.button(key="upload_button").click().run()
     assert not at.exception
-    assert at.session_state.company == "sensus"
+    assert at.session_state.company == own
     changed = [e for e in at.expander if "What changed" in e.label]
     assert changed and "2 versions" in changed[0].label
     text = page_html(at)
