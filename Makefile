@@ -23,7 +23,7 @@ help:
 	@echo "make test   set up and run the test suite"
 	@echo "make bench  build time, latency, memory, baseline comparison"
 	@echo "make train  learn the ranking, answerability and verdict models (needs ../shared/eval; ~6 min on 2 cores)"
-	@echo "make bench-scale  10, 100 and 1,000 companies in a chroma run server (~30 min)"
+	@echo "make bench-scale  10, 100 and 1,000 companies in a chroma run server (~8 min idle)"
 	@echo "make bench-hostile  index build over a folder of hostile files: skipped lines, crashes, 2 MB line time"
 	@echo "make setup-extra  optional: sentence-transformers, for PLAINPOLICY_EMBEDDER=st:/path/to/model"
 
