@@ -48,9 +48,15 @@ def rank_evidence(retriever: PolicyRetriever, company: str, question: str, langu
     scores = rank_scores(features)
     if len(scores) == 0:
         return Ranking([], 0.0, "not_found", table=table, scores=scores)
+    # A sentence that speaks to an AI assistant (an instruction planted in the policy) states nothing
+    # about the company: it is never evidence (never quoted, read for facts or shown to a model), and
+    # answerability and the verdict do not see it either (its score goes below every other unit's).
+    planted = table.planted
+    if planted.any():
+        scores = np.where(planted, scores.min() - 10.0, scores)
     order = np.argsort(-scores, kind="stable")
     evidence = [Evidence(table.spans[i][0], table.spans[i][1], table.texts[i], table.sections[i], float(scores[i]),
-                         bool(features[i, _FACT]), int(i)) for i in order]
+                         bool(features[i, _FACT]), int(i)) for i in order if not planted[i]]
     probability = answerable_probability(features, scores)
     status = "answered" if is_answerable(probability) else "not_found"
     verdict, verdict_p = (predict_verdict(question, language, table.texts, features, scores)

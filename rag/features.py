@@ -20,7 +20,7 @@ import numpy as np
 
 from .concepts import concepts_in, key_concepts, question_concepts
 from .facts import dates, emails, has_duration
-from .lexicon import expected_facts, is_enumeration, is_yes_no_question
+from .lexicon import expected_facts, instruction_pattern, is_enumeration, is_yes_no_question
 from .retrieve import PolicyRetriever, lexical_terms
 
 FEATURES = [
@@ -63,6 +63,7 @@ class UnitTable:
     position: np.ndarray
     log_len: np.ndarray
     bm25: object  # over units, stemmed words with the section title
+    planted: np.ndarray  # the unit speaks to an AI assistant (rag/lexicon.py instruction_pattern): never evidence
 
 
 _tables: dict[tuple, UnitTable] = {}
@@ -140,6 +141,7 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
         position=np.array([s / n_chars for s, *_ in rows], dtype=float),
         log_len=np.array([math.log1p(len(t)) for t in texts], dtype=float),
         bm25=bm25,
+        planted=np.array([bool(instruction_pattern().search(t)) for t in texts], dtype=bool),
     )
     with _tables_lock:
         _tables[key] = table

@@ -101,3 +101,10 @@ def asks_something(sentence: str) -> bool:
     """Ends with a question mark, or opens with a question word of one of the four languages."""
     s = sentence.strip()
     return s.endswith(("?", "？")) or bool(_question_start().search(s))
+
+
+@lru_cache(maxsize=1)
+def instruction_pattern() -> re.Pattern:
+    """Sentences addressed to an AI assistant (planted instructions), in any of the four languages."""
+    patterns = [p for by_language in lexicon()["instruction_like"].values() for p in by_language]
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from rag.concepts import concepts_in, key_concepts
-from rag.lexicon import lexicon
+from rag.lexicon import instruction_pattern, lexicon
 from rag.factcheck import EMAIL_RE, URL_RE, extract_facts, fact_problems
 from rag.polarity import answer_polarity, polarity_problems
 from rag.schema import Citation
@@ -142,12 +142,7 @@ def _entity_candidates(text: str, language: str) -> list[str]:
 # Text addressed to a language model rather than to a reader: policy text is untrusted, and so is
 # the question. Such sentences are withheld from the model (generate.format_passages) and give no
 # licence to any word of an answer.
-INSTRUCTION_LIKE = re.compile(
-    r"\b(ignore|disregard|forget|negeer|vergeet|ignorez|oubliez|ignoriere|vergiss)\b[^.!?\n]{0,60}"
-    r"\b(instructions?|instructies?|instructie|opdrachten|prompts?|anweisungen|regels|rules|r[eè]gles|consignes)\b"
-    r"|\b(system prompt|you are now|je bent nu|tu es maintenant|du bist jetzt|as an ai|als ai)\b"
-    r"|\b(answer|antwoord|r[ée]ponds|antworte)\s+(only\s+|alleen\s+|uniquement\s+|nur\s+)?(with\s+|met\s+|par\s+|mit\s+)?[\"'“‘]?[A-Z]{3,}\b",
-    re.IGNORECASE)
+INSTRUCTION_LIKE = instruction_pattern()  # rag/data/lexicon.json "instruction_like"
 
 
 def without_instructions(text: str) -> str:

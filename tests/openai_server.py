@@ -1,4 +1,5 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1 with scripted replies (stdlib only).
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 with scripted replies, or replies from a responder
+such as a real local model (stdlib only).
 
 POST /v1/chat/completions answers with the next scripted reply, as one JSON completion or, when the
 request says ``"stream": true``, as server-sent-event chunks (a few characters each, ``data: [DONE]``
@@ -13,8 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class ScriptedOpenAIServer:
-    def __init__(self, chunk_chars: int = 6, chunk_delay: float = 0.0):
+    def __init__(self, chunk_chars: int = 6, chunk_delay: float = 0.0, responder=None):
         self.replies: list[str | tuple[int, str]] = []  # text, or (http_status, body)
+        # responder(body) -> text answers when no scripted reply is left (e.g. a real model)
+        self.responder = responder
         self.requests: list[dict] = []
         self.chunk_chars = chunk_chars
         self.chunk_delay = chunk_delay
@@ -36,7 +39,9 @@ class ScriptedOpenAIServer:
                     return
                 with owner._lock:
                     owner.requests.append({"headers": dict(self.headers), "body": body})
-                    reply = owner.replies.pop(0) if owner.replies else (500, "no scripted reply left")
+                    reply = owner.replies.pop(0) if owner.replies else None
+                if reply is None:  # outside the lock: a real model takes seconds
+                    reply = owner.responder(body) if owner.responder else (500, "no scripted reply left")
                 if isinstance(reply, tuple):
                     status, message = reply
                     self._send(status, {"error": {"message": message, "type": "server_error"}})
