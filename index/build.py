@@ -17,9 +17,8 @@ from pathlib import Path
 from .chunk import Chunk
 from .embed import embedder_names, embedder_slug, load_embedder
 from .embed_cache import EmbeddingCache
-from .file_worker import detect_policy_language  # noqa: F401 - kept importable from here
 from .folder import folder_digest, read_folder
-from .load import PolicyText, UnreadablePolicy, load_policy, policy_files
+from .load import PolicyText, UnreadablePolicy
 from .settings import PROJECT_DIR, Settings
 from .store import PolicyStore, open_for_build
 from .versions import list_versions, record_version
@@ -65,27 +64,6 @@ def _display_source(policy: PolicyText) -> str:
         return str(path.relative_to(PROJECT_DIR))
     except ValueError:
         return str(path)
-
-
-def load_folder(folder: Path, warn=print) -> tuple[list[PolicyText], list[str]]:
-    policies, skipped, seen = [], [], {}
-    if not folder.is_dir():
-        raise UnreadablePolicy(f"no policy folder at {folder}")
-    for path in policy_files(folder):
-        try:
-            policy = load_policy(path)
-        except UnreadablePolicy as exc:
-            skipped.append(str(exc))
-            warn(f"skipped {exc}")
-            continue
-        if policy.company in seen:
-            msg = f"{path.name}: company id {policy.company!r} already comes from {seen[policy.company]}"
-            skipped.append(msg)
-            warn(f"skipped {msg}")
-            continue
-        seen[policy.company] = path.name
-        policies.append(policy)
-    return policies, skipped
 
 
 def build_index(settings: Settings, policies_dir: Path | None = None, progress: bool = True,

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from index.build import detect_policy_language
+from index.file_worker import detect_policy_language
 from index.chunk import chunk_policy
 from index.clean import clean_policy
 from index.tokens import count_tokens

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from index.build import load_folder
+from conftest import make_settings
+from index.folder import read_folder
 from index.load import UnreadablePolicy, company_id, load_policy, read_policy_bytes
 
 POLICY_SENTENCE = "Wij bewaren uw persoonsgegevens maximaal vijf jaar na het einde van de overeenkomst. "
@@ -89,7 +90,7 @@ def test_folder_with_bad_files_keeps_the_good_ones(tmp_path):
     (tmp_path / "notes.docx").write_bytes(b"PK")
     (tmp_path / "policies.json").write_text("{}")
     warnings = []
-    policies, skipped = load_folder(tmp_path, warnings.append)
-    assert [p.company for p in policies] == ["good"]
+    parsed, skipped = read_folder(tmp_path, make_settings(tmp_path / "store", tmp_path), warnings.append)
+    assert [p.policy.company for p in parsed] == ["good"]
     assert len(skipped) == 3 and len(warnings) == 3
     assert all(line.count("\n") == 0 for line in warnings)
