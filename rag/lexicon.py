@@ -37,6 +37,11 @@ def _alternatives(table: dict) -> list[str]:
     return [w for lang in LANGUAGES for w in table.get(lang, [])]
 
 
+def every_language(key: str) -> list[str]:
+    """One lexicon entry's words (or patterns) of all four languages together."""
+    return _alternatives(lexicon()[key])
+
+
 @lru_cache(maxsize=None)
 def _question_type_pattern(kind: str) -> re.Pattern:
     spec = lexicon()["question_types"][kind]
@@ -106,5 +111,4 @@ def asks_something(sentence: str) -> bool:
 @lru_cache(maxsize=1)
 def instruction_pattern() -> re.Pattern:
     """Sentences addressed to an AI assistant (planted instructions), in any of the four languages."""
-    patterns = [p for by_language in lexicon()["instruction_like"].values() for p in by_language]
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    return re.compile("|".join(f"(?:{p})" for p in every_language("instruction_like")), re.IGNORECASE)

@@ -6,7 +6,7 @@ import re
 from typing import Sequence
 
 from rag.facts import OPEN_DURATION
-from rag.lexicon import lexicon
+from rag.lexicon import every_language, lexicon
 from rag.schema import Citation
 from rag.sentences import marker_list, marker_numbers, normalise_text, shorten, split_sentences, strip_markers
 
@@ -18,7 +18,7 @@ _LEX = lexicon()  # the word lists below are data (rag/data/lexicon.json)
 
 _YES = frozenset(_LEX["yes_words"])
 _NO = frozenset(_LEX["no_words"])
-_NEGATIONS = frozenset(w for words in _LEX["negation_words"].values() for w in words)
+_NEGATIONS = frozenset(every_language("negation_words"))
 # "not longer than", "niet meer dan", "pas plus de", "nicht länger als", "not only": no polarity flip
 _NEG_NEUTRAL_NEXT = frozenset(_LEX["negation_neutral_next"])
 _NEG_NEUTRAL_BETWEEN = frozenset(_LEX["negation_neutral_between"])  # "not any longer", "niet veel langer"
