@@ -1,0 +1,1 @@
+"""The Streamlit page, by part; app.py puts them together."""
