@@ -12,11 +12,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .concepts import concepts_in, fold
-from .evidence import Evidence, Ranking
-from .facts import NEGATION, OPEN_DURATION, Duration, dates, durations, emails, has_exception
+from .concepts import fold, question_concepts
 from .lexicon import expected_facts
+from .evidence import Evidence, Ranking
+from .facts import NEGATION, OPEN_DURATION, Duration, has_exception
 from .schema import Answer, Citation
+from .typed import question_type, topic_line, typed_facts
 
 MAX_CITATIONS = 3
 EXTRA_CITATIONS = 2  # more, from the next few, when they hold the kind of fact asked (each retention period)
@@ -108,41 +109,21 @@ def direct_answer(question: str, language: str, company_name: str, citations: li
                   verdict: str | None = None) -> tuple[str, str]:
     """(verdict sentence, facts): the parts of an answer that can be stated without a model and are
     true to the cited sentences, in the question's language. The verdict sentence states the learned
-    verdict (rag/verdict.py) with the citation it rests on; the facts are the periods, e-mail
-    addresses and dates the question asks for, each with its [n]. Either may be empty."""
-    asked = concepts_in(question)
-    expects = expected_facts(question, asked)
+    verdict (rag/verdict.py) with the citation it rests on; the facts are those the question's type
+    asks for (rag/typed.py: periods and what they apply to, addresses, names, legal bases, rights,
+    recipients, ...), each with its [n]. Either may be empty."""
     said = ""
     if verdict:
         cited = verdict_citation(verdict, question, citations, company_name, language)
         if cited is not None:
             said = phrase(language, verdict, refs=f"[{cited.n}]")
-    parts = []
-    found_durations, seen = [], set()
-    for c in citations:
-        for d in durations(c.text):
-            key = (d.number, d.unit, d.qualifier)
-            if key not in seen:
-                seen.add(key)
-                found_durations.append(f"{_render_duration(d, language)} [{c.n}]")
-    if found_durations and ("duration" in expects or "retention" in asked):
-        parts.append(phrase(language, "durations", items=_join(found_durations, language)))
-    elif "duration" in expects:
+    typed = typed_facts(question, language, citations, company_name=company_name)
+    facts = typed.text
+    if not facts and typed.kind == "periods" and "duration" in expected_facts(question, question_concepts(question)):
         open_refs = "".join(f"[{c.n}]" for c in citations if OPEN_DURATION.search(c.text))
         if open_refs:
-            parts.append(phrase(language, "open_duration", refs=open_refs))
-    addresses = []
-    for c in citations:
-        for e in emails(c.text):
-            if e not in [a.split(" [")[0] for a in addresses]:
-                addresses.append(f"{e} [{c.n}]")
-    if addresses and ("email" in expects or "contact" in asked or "request" in asked or "delete" in asked or "access" in asked):
-        parts.append(phrase(language, "emails", items=_join(addresses, language)))
-    if "date" in expects:
-        found_dates = [f"{d} [{c.n}]" for c in citations for d in dates(c.text)[:1]]
-        if found_dates:
-            parts.append(phrase(language, "dates", items=_join(found_dates[:2], language)))
-    return said, " ".join(parts)
+            facts = phrase(language, "open_duration", refs=open_refs)
+    return said, facts
 
 
 def build_extractive(question: str, language: str, company: str, company_name: str, source: str,
@@ -156,8 +137,9 @@ def build_extractive(question: str, language: str, company: str, company_name: s
     else:
         said, facts = direct_answer(question, language, company_name, citations, ranking.verdict)
         verdict = ranking.verdict if said else None  # a verdict no citation can carry is not given
-        found = phrase(language, "found", company=company_name, refs="".join(f"[{c.n}]" for c in citations))
-        answer = " ".join(part for part in (said, found, facts) if part)
         lead = " ".join(part for part in (said, facts) if part)
+        # No facts of the asked kind in the quotes: say which topic they are about (never a yes/no)
+        answer = lead or topic_line(question_type(question), language, company_name,
+                                    "".join(f"[{c.n}]" for c in citations))
     return Answer(company=company, question=question, language=language, status=status, answer=answer,
                   citations=citations, backend="extractive", lead=lead, verdict=verdict)

@@ -146,8 +146,8 @@ def ask(company: str, question: str, settings: Settings | None = None, backend: 
 
 def stream_ask(company: str, question: str, settings: Settings | None = None, backend: str | None = None,
                interface_language: str | None = None) -> Iterator[str | Answer]:
-    """Text pieces as they become safe to show, then the final Answer (which the UI renders in place
-    of the streamed text: it may be the extractive fallback)."""
+    """Text pieces as they become safe to show, then the final Answer, whose text always starts with
+    the pieces: nothing shown is ever taken back (rag/generate.py, "Streaming contract")."""
     settings = settings or get_settings()
     backend = resolve_backend(settings, backend)
     state = prepare(settings, company, question, interface_language)

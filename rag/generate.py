@@ -28,12 +28,13 @@ The iterator yields zero or more ``str`` pieces, then exactly one ``Answer`` (al
   piece. The last group is released only after the whole-answer check passed too. So no text that
   failed verification is ever yielded.
 - Pieces are meant to be appended in order (each piece carries its own leading space).
-- The final ``Answer`` is authoritative. If it is the fallback (``backend == "extractive-fallback"``)
-  or its ``answer`` differs from the concatenated pieces, the caller must REPLACE whatever it showed
-  with ``final.answer`` (this happens when sentences released early were followed by a failure
-  that only the whole answer reveals, e.g. a later sentence inventing a number).
-- After released text was withdrawn that way, the retry is not streamed: its text arrives only in
-  the final Answer.
+- Shown text is never taken back: the final ``Answer.answer`` always starts with the concatenated
+  pieces. When the whole-answer check fails after some groups were released, the answer is what
+  was released (each group passed its own checks); what failed after it is dropped. When it fails
+  before anything of the model was released, the answer is the extractive one (typed facts and
+  quotes), yielded as a piece of its own, with ``backend == "extractive-fallback"``.
+- Why the model's text was not used goes to the log only: never into ``notice`` or onto a screen.
+- A retry is made only when nothing of the model was released.
 
 ``Answer.status`` is always the fallback's status; ``Answer.citations`` are the given citations.
 """
@@ -368,10 +369,12 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
     given = [c for i, c in enumerate(citations) if not lead or i < MAX_PASSAGES_AFTER_LEAD or c.n in lead_refs]
     messages = build_messages(question, language, given, lead)
     problems: list[str] = []
-    released_model = False  # model text already shown: a retry then arrives only in the final Answer
+    released_model = False  # model text already shown: it stays, and no retry follows
+    shown: list[str] = []  # every piece yielded so far, in order
     lead_ms = first_model_words_ms = None
     if lead:
         lead_ms = int((time.perf_counter() - started) * 1000)
+        shown.append(lead)
         yield lead
     # After a lead the reader already has the direct answer: a failed explanation falls back at
     # once instead of costing a second generation (measured: the small model's retries there
@@ -379,17 +382,17 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
     attempts = 1 if lead else 2
     for attempt_no in range(attempts):
         attempt = _Attempt(language, given, question, company, lead, fallback.verdict)
-        release = not released_model
         try:
-            for group in _run_attempt(chat_model, messages, attempt, release):
+            for group in _run_attempt(chat_model, messages, attempt, release=True):
                 if first_model_words_ms is None:
                     first_model_words_ms = int((time.perf_counter() - started) * 1000)
                 piece = " " + group if (released_model or lead) else group
                 released_model = True
+                shown.append(piece)
                 yield piece
-        except Exception as exc:  # the model server failed: say so, show the extractive answer
-            yield _fallback(fallback, f"the {backend_name} generator failed ({type(exc).__name__}: {exc})",
-                            started)
+        except Exception as exc:  # the model server failed: keep what was shown, else the extractive answer
+            yield from _without_model(fallback, shown, f"the {backend_name} generator failed "
+                                      f"({type(exc).__name__}: {exc})", started, backend_name)
             return
         model_text = attempt.answer_text()
         text = f"{lead} {model_text}".strip() if lead else model_text
@@ -404,10 +407,12 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
                  problems or "ok")
         if not problems:
             tail = attempt.unreleased_tail(model_text)
-            if release and tail:
+            if tail:
                 if first_model_words_ms is None:
                     first_model_words_ms = int((time.perf_counter() - started) * 1000)
-                yield (" " if (released_model or lead) else "") + tail
+                piece = (" " if (released_model or lead) else "") + tail
+                shown.append(piece)
+                yield piece
             timings = {**fallback.timings_ms, "generate": int((time.perf_counter() - started) * 1000)}
             first_words_ms = lead_ms if lead_ms is not None else first_model_words_ms
             if first_words_ms is not None:
@@ -415,21 +420,37 @@ def stream_answer(chat_model: BaseChatModel, question: str, language: str, citat
             if first_model_words_ms is not None:
                 timings["first_model_words"] = first_model_words_ms
             yield dataclasses.replace(
-                fallback, answer=text, citations=list(citations), backend=backend_name, timings_ms=timings,
+                fallback, answer="".join(shown), citations=list(citations), backend=backend_name, timings_ms=timings,
             )
             return
-        if attempt_no + 1 < attempts:
-            messages = build_retry_messages(messages, attempt.text() or model_text, problems, language)
-    yield _fallback(fallback, "the generated answer failed verification (" + "; ".join(problems[:3]) + ")",
-                    started)
+        if released_model:
+            break  # what was shown stays; the rest is dropped, not retried
+        messages = build_retry_messages(messages, attempt.text() or model_text, problems, language)
+    yield from _without_model(fallback, shown, "the generated answer failed verification ("
+                              + "; ".join(problems[:3]) + ")", started, backend_name)
 
 
-def _fallback(fallback: Answer, why: str, started: float) -> Answer:
-    notice = f"Showing the policy's own sentences: {why}."
-    if fallback.notice:
-        notice = f"{fallback.notice} {notice}"
+def _without_model(fallback: Answer, shown: list[str], why: str, started: float,
+                   backend_name: str) -> Iterator[str | Answer]:
+    """The end of an answer whose (remaining) model text is not used. The reason goes to the log;
+    the reader sees a normal answer: what was already shown (kept as it is), or else the
+    extractive answer (typed facts and quotes), which is then yielded as a piece too."""
+    log.info("model text not used: %s", why)
     timings = {**fallback.timings_ms, "generate": int((time.perf_counter() - started) * 1000)}
-    return dataclasses.replace(fallback, backend="extractive-fallback", notice=notice, timings_ms=timings)
+    released_model = len(shown) > (1 if fallback.lead.strip() else 0)
+    if released_model:
+        yield dataclasses.replace(fallback, answer="".join(shown), backend=backend_name, timings_ms=timings)
+        return
+    if shown and fallback.answer.startswith(shown[0]):
+        rest = fallback.answer[len(shown[0]):]
+        if rest:
+            yield rest
+    elif not shown:
+        yield fallback.answer
+    else:  # the lead differs from the extractive answer's opening (not expected): keep what was shown
+        yield dataclasses.replace(fallback, answer="".join(shown), backend="extractive-fallback", timings_ms=timings)
+        return
+    yield dataclasses.replace(fallback, backend="extractive-fallback", timings_ms=timings)
 
 
 def generate_answer(chat_model: BaseChatModel, question: str, language: str, citations: list[Citation],

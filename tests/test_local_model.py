@@ -170,11 +170,12 @@ def test_local_model_never_shows_an_unverified_answer():
     question = "How long do you keep my data?"  # d-sensus-retention-en: hard for a 1.5B model
     citations = _retention_citations()
     pieces, final = _run(question, "sensus", citations)
+    assert "".join(pieces) == final.answer  # what was shown is what stands: nothing taken back
+    assert not final.notice  # why the model's text was not used is logged, never shown
     if final.backend == "local":
         assert verify_answer(final.answer, "en", citations, question=question, company="sensus") == []
-        assert "".join(pieces) == final.answer
     else:
-        assert final.backend == "extractive-fallback" and final.answer == "EXTRACTIVE" and final.notice
+        assert final.backend == "extractive-fallback" and final.answer == "EXTRACTIVE"
 
 
 @pytest.mark.slow

@@ -77,8 +77,6 @@ def render_answer(answer: Answer) -> None:
         st.info(f"**{md_plain(answer.answer or t('not_found_title'))}**", icon=":material/search_off:")
     else:
         html(answer_html(answer.answer))
-    if answer.backend == "extractive-fallback":
-        st.warning(t("fallback"), icon=":material/warning:")
     if answer.notice:
         st.caption(":material/info: " + md_plain(answer.notice))
     if answer.status != "not_found":

@@ -18,10 +18,10 @@ from .letters import letter_panel
 
 
 def maybe_follow_question_language(answer: Answer) -> None:
-    """The interface language follows the first question's language until the user picks one."""
-    if st.session_state.get("ui_lang_locked") or st.session_state.get("ui_lang_auto"):
+    """Until the user picks an interface language, it follows the language of each question, so
+    that every label on the screen is in the language of the latest answer."""
+    if st.session_state.get("ui_lang_locked"):
         return
-    st.session_state.ui_lang_auto = True
     if answer.language in UI_LANGUAGES and answer.language != ui_language():
         st.session_state.ui_lang = answer.language
         st.rerun()
