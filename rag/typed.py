@@ -115,7 +115,7 @@ def names_in(text: str, language: str) -> list[str]:
             runs.append(current)  # a run never crosses a line, comma, bracket or bullet
             current = []
         # an ordinary capitalised word ("Data") may continue a name, never start one
-        capital = w[:1].isupper() and (bool(current) or fold(w) not in not_names)
+        capital = (w[:1].isupper() or bool(re.search(r"[a-z][A-Z]", w))) and (bool(current) or fold(w) not in not_names)
         if capital or (current and w.lower() in connectors and i + 1 < len(words) and words[i + 1][0][:1].isupper()):
             current.append((w, pos))
         else:
