@@ -1,4 +1,4 @@
-"""`python -m rag`: companies, ask, search, eval, versions, diff, letter. A thin CLI over the Python API in rag/.
+"""`python -m rag`: companies, ask, search, eval, versions, diff, letter, card, compare. A thin CLI over the Python API in rag/.
 
 Errors end with a non-zero exit and one line on stderr (and {"error": ...} on stdout with --json),
 never a traceback.
@@ -179,6 +179,59 @@ def cmd_letter(args) -> int:
     return 0
 
 
+def _write_or_print(text: str, out: str | None, what: str) -> None:
+    if out:
+        Path(out).write_text(text, encoding="utf-8", newline="")
+        print(f"{what} written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_card(args) -> int:
+    from .card import all_cards, company_card, item_ids, public_card
+    from .export import check_format, export_cards
+
+    settings = _settings(args)
+    fmt = check_format(args.format) if args.format else None
+    if bool(args.all) == bool(args.company):
+        raise QuestionError("give --company ID or --all")
+    if args.all:
+        cards = all_cards(settings, args.lang, args.backend)
+    else:
+        cards = [company_card(args.company, settings, args.lang, args.backend, refresh=args.refresh)]
+    if args.json or fmt == "json" or (fmt is None and args.all):
+        text = (export_cards("json", cards) if args.all
+                else json.dumps(public_card(cards[0]), ensure_ascii=False, indent=1) + "\n")
+        _write_or_print(text, args.out, "card")
+        return 0
+    if fmt:
+        _write_or_print(export_cards(fmt, cards), args.out, "card")
+        return 0
+    card = cards[0]
+    lines = [f"{card['name']} ({card['company']}), {len(item_ids())} items, language {card['language']}"]
+    for row in card["items"]:
+        mark = "stated    " if row["status"] == "stated" else "NOT STATED"
+        lines.append(f"\n{row['id']:20} {mark} {' '.join(row['answer'].split())}")
+        for c in row["citations"]:
+            lines.append(f"    [{c['n']}] {c['source']}:{c['start']}-{c['end']} {' '.join(c['text'].split())[:160]}")
+    _write_or_print("\n".join(lines) + "\n", args.out, "card")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_answers, parse_companies
+    from .export import check_format, export_compare
+
+    settings = _settings(args)
+    fmt = "json" if args.json else check_format(args.format or "md")
+    ids = parse_companies(args.companies, settings)
+    results = [(company, answer, str(error) if error else None)
+               for company, answer, error in compare_answers(ids, args.question, settings, args.backend, args.lang)]
+    names = {c: info.get("name", c) for c, info in companies(settings).items()}
+    _write_or_print(export_compare(fmt, args.question, results, names), args.out, "comparison")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Ask privacy policies questions, with exact citations.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -223,6 +276,23 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", help="your name (default: a placeholder)")
     sp.add_argument("--out", metavar="FILE", help="also write the letter here (.md: Markdown with the sources)")
     sp.set_defaults(func=cmd_letter)
+    sp = common(sub.add_parser("card", help="privacy fact card: the GDPR Art. 13 checklist of a policy"))
+    sp.add_argument("--company", help="company id")
+    sp.add_argument("--all", action="store_true", help="every indexed company: the card matrix")
+    sp.add_argument("--lang", default="en", help="language of the answers: en, nl, fr or de (default en)")
+    sp.add_argument("--format", help="csv, md or json (default: text for one company, json for --all)")
+    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
+    sp.add_argument("--refresh", action="store_true", help="recompute, ignoring the cached card")
+    sp.set_defaults(func=cmd_card)
+    sp = common(sub.add_parser("compare", help="one question asked of several companies, as a table"))
+    sp.add_argument("--companies", required=True, help="company ids, comma-separated")
+    sp.add_argument("--question", required=True, help="the question, in nl/fr/en/de")
+    sp.add_argument("--format", help="csv, md or json (default md; --json means json)")
+    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    sp.add_argument("--lang", help="language to answer in when the question's own is unclear")
+    sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
+    sp.set_defaults(func=cmd_compare)
     return p
 
 
