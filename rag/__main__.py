@@ -131,6 +131,20 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_eval_card(args) -> int:
+    from .card_eval import evaluate_cards, report
+
+    if not Path(args.gold).is_file():
+        raise QuestionError(f"no gold file at {args.gold}")
+    languages = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
+    result = evaluate_cards(args.gold, _settings(args), languages, k=args.k, refresh=args.refresh)
+    if args.json:
+        _print_json(result)
+    else:
+        print(report(result))
+    return 0
+
+
 def cmd_versions(args) -> int:
     from .versions import versions_json
 
@@ -260,6 +274,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
     sp.add_argument("--k", type=int, default=3, help="evidence hit@k (default 3)")
     sp.set_defaults(func=cmd_eval)
+    sp = common(sub.add_parser("eval-card", help="score fact cards on a gold checklist (tests/data/card_gold.jsonl)"))
+    sp.add_argument("gold", help="gold checklist JSONL: company, item, status, evidence")
+    sp.add_argument("--lang", default="en", help="card language(s), comma-separated (default en)")
+    sp.add_argument("--k", type=int, default=3, help="evidence hit@k (default 3)")
+    sp.add_argument("--refresh", action="store_true", help="recompute the cards, ignoring the cache")
+    sp.set_defaults(func=cmd_eval_card)
     sp = common(sub.add_parser("versions", help="list the versions of a policy that index build kept"))
     sp.add_argument("--company", required=True, help="company id")
     sp.set_defaults(func=cmd_versions)
