@@ -237,7 +237,8 @@ def cmd_compare(args) -> int:
     from .export import check_format, export_compare
 
     settings = _settings(args)
-    fmt = "json" if args.json else check_format(args.format or "md")
+    fmt = check_format(args.format or "md")  # checked before any work, --json or not
+    fmt = "json" if args.json else fmt
     ids = parse_companies(args.companies, settings)
     results = [(company, answer, str(error) if error else None)
                for company, answer, error in compare_answers(ids, args.question, settings, args.backend, args.lang)]
