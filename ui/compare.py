@@ -20,6 +20,9 @@ from .chat import maybe_follow_question_language
 from .common import choice, company_name, error_line, html, md_plain, safe, settings, t, ui_language
 
 
+TABLE_QUOTE_CHARS = 280  # a quote's start in the table; the whole quote, in context, is in the tabs below
+
+
 def _fill_compare(text: str) -> None:
     st.session_state.compare_question = text
 
@@ -30,7 +33,9 @@ def _quotes_html(answer) -> str:
         translation = getattr(c, "translation", None)  # the citation field is being added
         extra = f'<div class="pp-small"><i>{safe(translation)}</i></div>' if translation else ""
         section = f' <span class="pp-small">({safe(c.section)})</span>' if c.section else ""
-        parts.append(f'<div style="margin-bottom:0.3rem"><span class="pp-n">{c.n}</span>{safe(c.text)}{section}{extra}</div>')
+        quote = " ".join(c.text.split())
+        quote = quote if len(quote) <= TABLE_QUOTE_CHARS else quote[:TABLE_QUOTE_CHARS - 1].rstrip() + "…"
+        parts.append(f'<div style="margin-bottom:0.3rem"><span class="pp-n">{c.n}</span>{safe(quote)}{section}{extra}</div>')
     return "".join(parts)
 
 
