@@ -7,8 +7,8 @@ fact that answers it). Each item is answered by asking its question through the 
 
 A card is cached on disk per policy version (the company's sha256 in the manifest), language and
 backend, under <store>/cards/<company>/. The cache key also holds a fingerprint of what shapes an
-answer (the item file, the learned models, the answer phrasing), so a change there is never served
-from an old card. Writes are atomic (temp file + rename); an unreadable or malformed entry is
+answer (the code and data of rag/, the learned models, the answer phrasing), so a change there is
+never served from an old card. Writes are atomic (temp file + rename); an unreadable or malformed entry is
 recomputed and overwritten.
 """
 from __future__ import annotations
@@ -34,8 +34,7 @@ from .schema import Answer, Citation
 log = logging.getLogger("plainpolicy.card")
 ITEMS_FILE = DATA_DIR / "card_items.json"
 RAG_DIR = Path(__file__).resolve().parent
-# Files whose content shapes a card's answers: a change in any of them makes every cached card stale.
-_ANSWER_SHAPERS = (ITEMS_FILE, RAG_DIR / "answer.py", RAG_DIR.parent / "prompts" / "phrases.json")
+PROMPTS_DIR = RAG_DIR.parent / "prompts"
 CACHE_FORMAT = 1
 
 # How many cards were computed (not read from the cache) in this process: lets a test see a cache
@@ -60,11 +59,17 @@ def item_question(item: dict, language: str) -> str:
     return item["question"].get(language) or item["question"]["en"]
 
 
+def _answer_shapers() -> list[Path]:
+    """Every file whose content shapes a card's answers (the answering code, its data and learned
+    models, the answer phrasing): a change in any of them makes every cached card stale."""
+    return sorted([*RAG_DIR.glob("*.py"), *RAG_DIR.glob("*.json"), *(RAG_DIR / "data").glob("*.json"),
+                   *(RAG_DIR / "models").glob("*"), PROMPTS_DIR / "phrases.json"])
+
+
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
     h = hashlib.sha256(f"card-{CACHE_FORMAT}".encode())
-    models = sorted((RAG_DIR / "models").glob("*"))
-    for path in (*_ANSWER_SHAPERS, *models):
+    for path in _answer_shapers():
         if path.is_file():
             h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
