@@ -18,6 +18,7 @@ QUOTE_COLUMNS = ["quote", "translation", "source", "start", "end", "section"]
 COMPARE_COLUMNS = ["company", "status", "verdict", "answer", *QUOTE_COLUMNS]
 CARD_COLUMNS = ["company", "item", "status", "verdict", "answer", *QUOTE_COLUMNS]
 MAX_CELL = 300  # characters of one quote in a Markdown cell; CSV and JSON keep every character
+MATRIX_QUOTE = 100  # the start of the best quote in a card matrix cell
 
 
 def check_format(fmt: str) -> str:
@@ -115,7 +116,7 @@ def compare_markdown(question: str, results: list[tuple[str, Answer | None, str 
 def card_matrix_markdown(cards: list[dict], labels: dict[str, str] | None = None,
                          stated: str = "stated", not_stated: str = "**not stated**") -> str:
     """The card matrix: one row per item, one column per company; a cell is the status, the verdict
-    when there is one and the [n] sections it rests on."""
+    when there is one and the start of the best quote with its offsets."""
     if not cards:
         return md_table(["Item"], [])
     labels = labels or {}
@@ -129,9 +130,9 @@ def card_matrix_markdown(cards: list[dict], labels: dict[str, str] | None = None
                 row.append(not_stated)
                 continue
             verdict = f" ({cell['verdict']})" if cell.get("verdict") else ""
-            sections = sorted({c.get("section") or "" for c in cell["citations"]} - {""})
-            where = f": {md_cell('; '.join(sections), 120)}" if sections else ""
-            row.append(f"{stated}{verdict}{where}")
+            first = cell["citations"][0] if cell["citations"] else None
+            quote = f": “{md_cell(first['text'], MATRIX_QUOTE)}” [{first['start']}-{first['end']}]" if first else ""
+            row.append(f"{stated}{verdict}{quote}")
         body.append(row)
     return md_table(header, body)
 
