@@ -214,3 +214,29 @@ def test_card_gold_evidence_is_verbatim():
     sources = {p.stem: p.read_text(encoding="utf-8") for p in NEWPOLICIES.glob("*.md")}
     problems = check_gold([r for r in gold if r["company"] in sources], sources)
     assert problems == []
+
+
+def test_card_and_compare_labels_agree_in_every_language():
+    """The labels this feature added: the same nested keys and the same {placeholders} in en/nl/fr/de,
+    and a label for every card item and group."""
+    import string
+
+    from rag.card import card_definition
+
+    table = json.loads((ROOT / "prompts" / "ui.json").read_text(encoding="utf-8"))
+    keys = [k for k in table["en"] if k.startswith(("card_", "compare_col_", "download_")) or
+            k in ("mode_card", "compare_status", "verdicts", "compare_waiting", "compare_details", "compare_timing")]
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for lang in ("nl", "fr", "de"):
+        for key in keys:
+            en, other = table["en"][key], table[lang][key]
+            if isinstance(en, dict):
+                assert set(en) == set(other), (lang, key)
+            else:
+                assert fields(en) == fields(other), (lang, key)
+    for lang in ("en", "nl", "fr", "de"):
+        assert set(table[lang]["card_items"]) == set(ITEM_IDS)
+        assert set(table[lang]["card_groups"]) == set(card_definition()["groups"])
