@@ -193,12 +193,15 @@ def test_card_compare_errors_are_one_line(card_store, args, message):
 
 def test_card_items_have_a_question_in_every_language():
     from rag.card import card_definition
+    from rag.language import detect_question_language
 
     definition = card_definition()
     assert [item["id"] for item in definition["items"]] == ITEM_IDS
     for item in definition["items"]:
         assert item["group"] in definition["groups"]
         assert set(item["question"]) == {"en", "nl", "fr", "de"} and all(q.strip() for q in item["question"].values())
+        for lang, question in item["question"].items():  # the answer is written in the question's language
+            assert detect_question_language(question, None) == lang, (item["id"], lang)
 
 
 @pytest.mark.skipif(not NEWPOLICIES.is_dir(), reason="../shared/eval/newpolicies-dev is not checked out here")
