@@ -1,7 +1,7 @@
 """Score privacy fact cards against a gold checklist (tests/data/card_gold.jsonl):
 `{"company", "item", "status": "stated"|"not_stated", "evidence": [verbatim substrings of the policy]}`.
 
-Measures, overall, per policy language and per card language:
+Measures, overall, per policy language, per card language and per item:
 - status accuracy: the card's stated / not_stated equals the gold's
 - F1 of "stated" (precision: of the items the card calls stated, how many the gold does; recall: the converse)
 - evidence hit@k: on gold-stated items, one of the card's first k citations contains an evidence
@@ -93,17 +93,21 @@ def evaluate_cards(gold_path: str, settings: Settings, languages: list[str], k: 
                 s = score_item(row, by_id[row["item"]], sources[company], k)
                 s["row"] = {"company": company, "item": row["item"], "language": language,
                             "gold": row["status"], "card": by_id[row["item"]]["status"], "hit": s["hit"]}
-                for key in ("all", f"card language {language}", f"policy language {known[company].get('language', '?')}"):
+                for key in ("all", f"card language {language}", f"policy language {known[company].get('language', '?')}",
+                            f"item {row['item']}"):
                     groups[key].append(s)
     return {"k": k, "groups": {key: summarise(v) for key, v in groups.items()},
             "rows": [s["row"] for s in groups["all"]], "seconds": timings}
 
 
 def report(result: dict) -> str:
-    lines = [f"{'':22} {'items':>5} {'status acc':>10} {'P stated':>8} {'R stated':>8} {'F1 stated':>9} "
+    lines = [f"{'':26} {'items':>5} {'status acc':>10} {'P stated':>8} {'R stated':>8} {'F1 stated':>9} "
              f"{'hit@' + str(result['k']):>14} {'exact':>6}"]
-    for key, m in sorted(result["groups"].items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        lines.append(f"{key:22} {m['items']:5} {m['status_accuracy']:9.1f}% {m['precision_stated']:8.2f} "
+    order = {"all": 0, "card": 1, "policy": 2, "item": 3}
+    for key, m in sorted(result["groups"].items(), key=lambda kv: (order[kv[0].split()[0]], kv[0])):
+        if key.startswith("item ") and not lines[-1].startswith("item "):
+            lines.append("")
+        lines.append(f"{key:26} {m['items']:5} {m['status_accuracy']:9.1f}% {m['precision_stated']:8.2f} "
                      f"{m['recall_stated']:8.2f} {m['f1_stated']:9.2f} {m['hit_at_k']:6.1f}% {m['hit_n']:>7} "
                      f"{m['exact_spans']:5.0f}%")
     wrong = [r for r in result["rows"] if r["gold"] != r["card"]]
