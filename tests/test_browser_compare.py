@@ -131,3 +131,11 @@ def test_fact_card_in_the_browser(server, driver):
     assert len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="stDownloadButton"]')) == 3
     assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
     screenshot(driver, "browser_fact_card.png")
+
+    # every company side by side: one row per item, a column per company, with the downloads
+    choice = next(e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stRadio"] label')
+                  if e.text.strip() == "All companies side by side")
+    choice.click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.pp-table tbody tr")) == 19 + 4)
+    assert len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="stDownloadButton"]')) == 3
+    screenshot(driver, "browser_card_matrix.png")
