@@ -210,7 +210,7 @@ def cmd_card(args) -> int:
     if bool(args.all) == bool(args.company):
         raise QuestionError("give --company ID or --all")
     if args.all:
-        cards = all_cards(settings, args.lang, args.backend)
+        cards = all_cards(settings, args.lang, args.backend, refresh=args.refresh)
     else:
         cards = [company_card(args.company, settings, args.lang, args.backend, refresh=args.refresh)]
     if args.json or fmt == "json" or (fmt is None and args.all):
@@ -239,6 +239,10 @@ def cmd_compare(args) -> int:
     settings = _settings(args)
     fmt = check_format(args.format or "md")  # checked before any work, --json or not
     fmt = "json" if args.json else fmt
+    if args.lang:
+        from .card import check_language
+
+        check_language(args.lang)
     ids = parse_companies(args.companies, settings)
     results = [(company, answer, str(error) if error else None)
                for company, answer, error in compare_answers(ids, args.question, settings, args.backend, args.lang)]

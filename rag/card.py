@@ -201,13 +201,15 @@ def company_card(company: str, settings: Settings | None = None, language: str =
 
 
 def all_cards(settings: Settings | None = None, language: str = "en", backend: str = "extractive",
-              ids: list[str] | None = None, on_card: Callable[[dict], None] | None = None) -> list[dict]:
+              ids: list[str] | None = None, on_card: Callable[[dict], None] | None = None,
+              refresh: bool = False) -> list[dict]:
     """The card of every (or each given) indexed company, in id order: the card matrix."""
     settings = settings or get_settings()
+    check_language(language)
     ids = ids if ids is not None else sorted(companies(settings))
     cards = []
     for company in ids:
-        cards.append(company_card(company, settings, language, backend))
+        cards.append(company_card(company, settings, language, backend, refresh=refresh))
         if on_card:
             on_card(cards[-1])
     return cards

@@ -180,6 +180,8 @@ def test_compare_three_formats(card_store, tmp_path):
     (("card", "--company", "nope"), "unknown company"),
     (("card", "--company", "sensus", "--lang", "xx"), "unknown language"),
     (("card", "--all", "--format", "xlsx"), "unknown format"),
+    (("card", "--all", "--lang", "es"), "unknown language"),
+    (("compare", "--companies", "sensus,zensor", "--question", "Do you sell?", "--lang", "es"), "unknown language"),
     (("compare", "--companies", "sensus,nope", "--question", "Do you sell my data?"), "unknown company"),
     (("compare", "--companies", "sensus,zensor", "--question", "Do you sell?", "--format", "pdf"), "unknown format"),
 ])
