@@ -17,7 +17,7 @@ PORT ?= 8501
 export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: setup setup-extra model index run test test-fast bench bench-scale bench-hostile clean help
+.PHONY: setup setup-extra model index cards run test test-fast bench bench-scale bench-hostile clean help
 help:
 	@echo "make run    set up, build the index if missing, start the chat on http://127.0.0.1:$(PORT)"
 	@echo "make test   set up and run the test suite"
@@ -64,7 +64,14 @@ model: $(VENV)/.model
 index: setup
 	@if ! $(PY) -m index list >/dev/null 2>&1; then $(PY) -m index build; fi
 
-run: index
+# Fact cards of every indexed policy in every interface language, so each opens at once in the
+# browser; only policy versions without a cached card are computed.
+CARD_LANGS ?= en nl fr de
+cards: index
+	@for lang in $(CARD_LANGS); do $(PY) -m rag card --all --lang $$lang --format json --out /dev/null \
+		|| echo "warning: fact cards ($$lang) not computed; the page computes them when opened"; done
+
+run: index cards
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false
 

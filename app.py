@@ -13,7 +13,7 @@ punctuation character written as a numeric entity, so it can be neither HTML nor
 links or math); the only markup on the page is our own <div>/<mark>/<br> around it (ui/common.py).
 
 The parts of the page live in ui/: common (strings, escaping, errors), answer_view, chat, letters,
-diff_view, compare, upload. This file reads the deep link, draws the sidebar and picks the page.
+diff_view, compare, card_view, upload. This file reads the deep link, draws the sidebar and picks the page.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from index.store import DamagedStore
 from ui.chat import chat_page
 from ui.common import (CSS, UI_LANGUAGES, _strings, _warm_local_model, answer_backend, choice, company_name,
                        error_line, html, language_name, log, md_plain, settings, t)
+from ui.card_view import card_page
 from ui.compare import compare_page
 from ui.upload import upload_panel, visible_companies
 
@@ -83,7 +84,7 @@ def main() -> None:
     if state.pop("force_chat", False):
         state.mode = "chat"
     st.set_page_config(page_title="PlainPolicy", page_icon=":material/policy:",
-                       layout="wide" if state.mode == "compare" else "centered")
+                       layout="wide" if state.mode in ("compare", "card") else "centered")
     html(CSS)
 
     with st.sidebar:
@@ -110,7 +111,7 @@ def main() -> None:
         apply_deep_link(link, ids)
 
     with st.sidebar:
-        choice(st.radio, t("sidebar_mode"), {m: t("mode_" + m) for m in ("chat", "compare")}, "mode")
+        choice(st.radio, t("sidebar_mode"), {m: t("mode_" + m) for m in ("chat", "compare", "card")}, "mode")
         company = None
         if ids:
             pending = state.pop("select_company", None)
@@ -119,7 +120,7 @@ def main() -> None:
             if state.get("company") not in ids:  # the default is never an upload
                 state.company = next((c for c in ids if not companies[c].get("owner")), ids[0])
             company = state.company
-            if state.mode == "chat":
+            if state.mode in ("chat", "card"):
                 company = choice(st.selectbox, t("sidebar_company"), {c: company_name(c) for c in ids}, "company")
             info = companies.get(company, {})
             if state.mode == "chat" and info.get("language"):
@@ -142,6 +143,8 @@ def main() -> None:
         return
     if state.mode == "compare":
         compare_page(ids)
+    elif state.mode == "card":
+        card_page(ids, company)
     else:
         chat_page(company)
 

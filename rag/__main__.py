@@ -1,4 +1,4 @@
-"""`python -m rag`: companies, ask, search, eval, versions, diff, letter. A thin CLI over the Python API in rag/.
+"""`python -m rag`: companies, ask, search, eval, versions, diff, letter, card, compare. A thin CLI over the Python API in rag/.
 
 Errors end with a non-zero exit and one line on stderr (and {"error": ...} on stdout with --json),
 never a traceback.
@@ -131,6 +131,20 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_eval_card(args) -> int:
+    from .card_eval import evaluate_cards, report
+
+    if not Path(args.gold).is_file():
+        raise QuestionError(f"no gold file at {args.gold}")
+    languages = [lang.strip() for lang in args.lang.split(",") if lang.strip()]
+    result = evaluate_cards(args.gold, _settings(args), languages, k=args.k, refresh=args.refresh)
+    if args.json:
+        _print_json(result)
+    else:
+        print(report(result))
+    return 0
+
+
 def cmd_versions(args) -> int:
     from .versions import versions_json
 
@@ -179,6 +193,64 @@ def cmd_letter(args) -> int:
     return 0
 
 
+def _write_or_print(text: str, out: str | None, what: str) -> None:
+    if out:
+        Path(out).write_text(text, encoding="utf-8", newline="")
+        print(f"{what} written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_card(args) -> int:
+    from .card import all_cards, company_card, item_ids, public_card
+    from .export import check_format, export_cards
+
+    settings = _settings(args)
+    fmt = check_format(args.format) if args.format else None
+    if bool(args.all) == bool(args.company):
+        raise QuestionError("give --company ID or --all")
+    if args.all:
+        cards = all_cards(settings, args.lang, args.backend, refresh=args.refresh)
+    else:
+        cards = [company_card(args.company, settings, args.lang, args.backend, refresh=args.refresh)]
+    if args.json or fmt == "json" or (fmt is None and args.all):
+        text = (export_cards("json", cards) if args.all
+                else json.dumps(public_card(cards[0]), ensure_ascii=False, indent=1) + "\n")
+        _write_or_print(text, args.out, "card")
+        return 0
+    if fmt:
+        _write_or_print(export_cards(fmt, cards), args.out, "card")
+        return 0
+    card = cards[0]
+    lines = [f"{card['name']} ({card['company']}), {len(item_ids())} items, language {card['language']}"]
+    for row in card["items"]:
+        mark = "stated    " if row["status"] == "stated" else "NOT STATED"
+        lines.append(f"\n{row['id']:20} {mark} {' '.join(row['answer'].split())}")
+        for c in row["citations"]:
+            lines.append(f"    [{c['n']}] {c['source']}:{c['start']}-{c['end']} {' '.join(c['text'].split())[:160]}")
+    _write_or_print("\n".join(lines) + "\n", args.out, "card")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_answers, parse_companies
+    from .export import check_format, export_compare
+
+    settings = _settings(args)
+    fmt = check_format(args.format or "md")  # checked before any work, --json or not
+    fmt = "json" if args.json else fmt
+    if args.lang:
+        from .card import check_language
+
+        check_language(args.lang)
+    ids = parse_companies(args.companies, settings)
+    results = [(company, answer, str(error) if error else None)
+               for company, answer, error in compare_answers(ids, args.question, settings, args.backend, args.lang)]
+    names = {c: info.get("name", c) for c, info in companies(settings).items()}
+    _write_or_print(export_compare(fmt, args.question, results, names), args.out, "comparison")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Ask privacy policies questions, with exact citations.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -207,6 +279,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
     sp.add_argument("--k", type=int, default=3, help="evidence hit@k (default 3)")
     sp.set_defaults(func=cmd_eval)
+    sp = common(sub.add_parser("eval-card", help="score fact cards on a gold checklist (tests/data/card_gold.jsonl)"))
+    sp.add_argument("gold", help="gold checklist JSONL: company, item, status, evidence")
+    sp.add_argument("--lang", default="en", help="card language(s), comma-separated (default en)")
+    sp.add_argument("--k", type=int, default=3, help="evidence hit@k (default 3)")
+    sp.add_argument("--refresh", action="store_true", help="recompute the cards, ignoring the cache")
+    sp.set_defaults(func=cmd_eval_card)
     sp = common(sub.add_parser("versions", help="list the versions of a policy that index build kept"))
     sp.add_argument("--company", required=True, help="company id")
     sp.set_defaults(func=cmd_versions)
@@ -223,6 +301,23 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", help="your name (default: a placeholder)")
     sp.add_argument("--out", metavar="FILE", help="also write the letter here (.md: Markdown with the sources)")
     sp.set_defaults(func=cmd_letter)
+    sp = common(sub.add_parser("card", help="privacy fact card: the GDPR Art. 13 checklist of a policy"))
+    sp.add_argument("--company", help="company id")
+    sp.add_argument("--all", action="store_true", help="every indexed company: the card matrix")
+    sp.add_argument("--lang", default="en", help="language of the answers: en, nl, fr or de (default en)")
+    sp.add_argument("--format", help="csv, md or json (default: text for one company, json for --all)")
+    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
+    sp.add_argument("--refresh", action="store_true", help="recompute, ignoring the cached card")
+    sp.set_defaults(func=cmd_card)
+    sp = common(sub.add_parser("compare", help="one question asked of several companies, as a table"))
+    sp.add_argument("--companies", required=True, help="company ids, comma-separated")
+    sp.add_argument("--question", required=True, help="the question, in nl/fr/en/de")
+    sp.add_argument("--format", help="csv, md or json (default md; --json means json)")
+    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    sp.add_argument("--lang", help="language to answer in when the question's own is unclear")
+    sp.add_argument("--backend", choices=["extractive", "local", "openai"], default="extractive")
+    sp.set_defaults(func=cmd_compare)
     return p
 
 

@@ -13,6 +13,7 @@ The weights live in the model (rag/models/, trained by scripts/train.py), not he
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 import threading
 from dataclasses import dataclass
 
@@ -190,8 +191,31 @@ class QuestionView:
     yes_no: bool
 
 
+_QUERY_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_QUERY_VECTORS_MAX = 512
+_query_lock = threading.Lock()
+
+
+def query_vector(name: str, embedder, question: str) -> np.ndarray:
+    """The embedder's vector of a question, remembered (LRU): one question asked of several companies
+    (the compare table) or the same checklist asked of every policy (the fact card) is embedded once.
+    A query embedding costs 10-150 ms on two idle cores and seconds on a busy machine."""
+    key = (name, question)
+    with _query_lock:
+        if key in _QUERY_VECTORS:
+            _QUERY_VECTORS.move_to_end(key)
+            return _QUERY_VECTORS[key]
+    vector = np.asarray(embedder.embed_query(question), dtype=np.float32)
+    vector.flags.writeable = False  # shared between callers
+    with _query_lock:
+        _QUERY_VECTORS[key] = vector
+        while len(_QUERY_VECTORS) > _QUERY_VECTORS_MAX:
+            _QUERY_VECTORS.popitem(last=False)
+    return vector
+
+
 def view_question(retriever: PolicyRetriever, question: str, language: str) -> QuestionView:
-    vectors = {name: np.asarray(e.embed_query(question), dtype=np.float32) for name, e in retriever.embedders().items()}
+    vectors = {name: query_vector(name, e, question) for name, e in retriever.embedders().items()}
     concepts = question_concepts(question)
     return QuestionView(question, language, vectors, concepts, key_concepts(concepts),
                         expected_facts(question, concepts), is_yes_no_question(question, language))
