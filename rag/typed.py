@@ -132,6 +132,10 @@ def names_in(text: str, language: str) -> list[str]:
             continue
         if len(run) > 1 and _sentence_start(text, run[0][1]) and not _marked([run[0][0]], org_words):
             run = run[1:]  # "Hoewel DWH ...": a capital that only starts the sentence
+            while run and run[0][0].lower() in connectors:
+                run = run[1:]
+        if not run:
+            continue
         if fold(run[0][0]) in legal_forms:  # "fortrabbit GmbH": the name before a legal form may be lower-case
             before = text[:run[0][1]].rstrip(" ")
             prev = re.search(r"[\w&.'-]+$", before)
