@@ -57,6 +57,7 @@ from rag.factcheck import extract_facts, fact_problems
 from rag.polarity import answer_polarity, polarity_problems
 from rag.sentences import marker_numbers, sentence_spans, split_sentences, strip_markers
 from rag.verify import (
+    register_problems,
     completeness_problems,
     entity_problems,
     verify_answer,
@@ -180,6 +181,7 @@ def _group_problems(group: str, language: str, citations: Sequence[Citation], qu
                     company: str) -> list[str]:
     problems = verify_sentence(group, language, citations, question=question, company=company)
     problems += entity_problems(group, language, citations, question, company)
+    problems += register_problems(group, language)
     if marker_numbers(group):
         problems += polarity_problems(group, citations)
     return list(dict.fromkeys(problems))

@@ -265,6 +265,22 @@ def verify_sentence(sentence: str, language: str, citations: Sequence[Citation],
     return problems
 
 
+def register_problems(text: str, language: str) -> list[str]:
+    """The answer speaks about the company in the third person and to the reader formally.
+    All-capital words ("US") are names, not pronouns."""
+    words = [w for w in re.findall(r"[^\W\d_]+", strip_markers(text)) if not (w.isupper() and len(w) > 1)]
+    lowered = {w.lower() for w in words}
+    problems = []
+    first = lowered & set(lexicon()["company_first_person"].get(language, []))
+    if first:
+        problems.append(f"write about the company in the third person (the company ...), not as the company "
+                        f"({', '.join(sorted(first))})")
+    informal = lowered & set(lexicon()["informal_you"].get(language, []))
+    if informal:
+        problems.append(f"address the reader formally, not with {', '.join(sorted(informal))}")
+    return problems
+
+
 def verify_answer(text: str, language: str, citations: list[Citation], *, question: str = "",
                   company: str = "") -> list[str]:
     """Human-readable problems with ``text`` as an answer resting on ``citations`` (empty = ok)."""
@@ -287,4 +303,5 @@ def verify_answer(text: str, language: str, citations: list[Citation], *, questi
             problems.append(f"{p}: '{shorten(sentence)}'")
     problems += entity_problems(text, language, citations, question, company)
     problems += topic_problems(text, citations)
+    problems += register_problems(text, language)
     return list(dict.fromkeys(problems))

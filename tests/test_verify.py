@@ -253,3 +253,16 @@ def test_an_answer_that_stops_at_a_colon_is_refused():
                 "Nous utilisons les cookies suivants : [1]."]:
         assert any("colon" in p for p in fragment_problems(cut)), cut
     assert fragment_problems("Data: Sensus keeps it for one year [1].") == []
+
+
+def test_register_company_in_third_person_reader_addressed_formally():
+    from rag.verify import register_problems
+
+    assert register_problems("We keep your data for 7 years [1].", "en")
+    assert register_problems("Wij bewaren uw gegevens 7 jaar [1].", "nl")
+    assert register_problems("Het bedrijf bewaart je gegevens 7 jaar [1].", "nl")  # informal "je"
+    assert register_problems("Nous conservez vos données [1].", "fr")
+    assert register_problems("Wir speichern deine Daten [1].", "de")
+    assert not register_problems("Het bedrijf bewaart uw gegevens 7 jaar [1].", "nl")
+    assert not register_problems("The company may send data to the US [1].", "en")  # a country, not "us"
+    assert not register_problems("L'entreprise conserve vos données 7 ans [1].", "fr")
