@@ -96,7 +96,7 @@ def test_ask_shows_answer_with_numbered_highlighted_sources(ui_env):
     ask(at, "How long do you keep my data?")
     assert len(at.chat_message) == 2
     text = page_html(at)
-    assert "pp-answer" in text and "Sensus" in text
+    assert "pp-answer" in text and "7 years" in text  # the typed answer states the periods
     assert 'class="pp-n">1<' in text  # numbered quote
     assert "Bewaartermijn" in text  # its section title
     assert len(at.expander) >= 2  # "show in the policy" + the upload panel
@@ -107,7 +107,7 @@ def test_ask_shows_answer_with_numbered_highlighted_sources(ui_env):
     assert not at.error
 
 
-def test_example_question_and_interface_language_follows_first_question(ui_env):
+def test_example_question_and_interface_language_follows_each_question(ui_env):
     at = start()
     assert at.session_state.ui_lang == "en"
     at.button(key="example_0").click().run()
@@ -119,6 +119,10 @@ def test_example_question_and_interface_language_follows_first_question(ui_env):
     assert at.session_state.ui_lang == "nl"
     assert any("privacybeleid" in c.value for c in at.caption)  # the tagline switched to Dutch
     assert at.radio(key="ui_lang__widget").value == "Nederlands"
+    # until the user picks one, the interface follows each question's language (one per screen)
+    ask(at, "Wie lange speichern Sie meine Daten?")
+    assert at.session_state.ui_lang == "de"
+    assert at.radio(key="ui_lang__widget").value == "Deutsch"
     # an explicit choice wins over the question's language afterwards
     select(at, "ui_lang__widget", "Français")
     ask(at, "How long do you keep my data?")
