@@ -1,6 +1,7 @@
 """The OpenAI-compatible backend against a real HTTP server on 127.0.0.1 with scripted replies."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -60,13 +61,15 @@ def run_stream(model, language="en", question=QUESTION, fb=None):
     return pieces, final
 
 
-def test_invented_number_is_rejected_retried_and_falls_back(server, model):
+def test_invented_number_is_rejected_retried_and_falls_back(server, model, caplog):
     server.replies = [INVENTS_NUMBER, INVENTS_NUMBER]
-    pieces, final = run_stream(model)
+    with caplog.at_level(logging.INFO, logger="rag.generate"):
+        pieces, final = run_stream(model)
     assert final.backend == "extractive-fallback"
-    assert final.answer == "EXTRACTIVE ANSWER [1]"
+    assert final.answer == "EXTRACTIVE ANSWER [1]" == "".join(pieces)  # a normal answer, shown as such
     assert final.status == "answered"
-    assert "10" in final.notice and "verification" in final.notice
+    assert not final.notice  # why goes to the log, never to the screen
+    assert "10" in caplog.text and "verification" in caplog.text
     assert final.citations == citations()
     assert len(server.requests) == 2  # the first try and one retry, no more
     retry_prompt = server.requests[1]["body"]["messages"][-1]["content"]
@@ -120,14 +123,15 @@ def test_request_carries_model_key_passages_and_language(server, model):
     assert "French" in prompt and "français" in prompt
 
 
-def test_wrong_language_and_dangling_marker_fall_back(server, model):
+def test_wrong_language_and_dangling_marker_keep_only_what_passed(server, model, caplog):
     dutch = "Sensus bewaart licentiegegevens maximaal een jaar na het einde van de overeenkomst [1]."
     server.replies = [dutch, GOOD.replace("[2]", "[7]")]
-    pieces, final = run_stream(model)
-    assert final.backend == "extractive-fallback"
-    assert "[7]" in final.notice
-    # the Dutch reply showed nothing; of the retry only its valid first sentence was released
+    with caplog.at_level(logging.INFO, logger="rag.generate"):
+        pieces, final = run_stream(model)
+    assert "[7]" in caplog.text and not final.notice
+    # the Dutch reply showed nothing; of the retry only its valid first sentence was released, and stays
     assert pieces == [GOOD.split(" [1]. ")[0] + " [1]."]
+    assert final.answer == "".join(pieces) and final.backend == "openai"
     assert not any("[7]" in p or "bewaart" in p for p in pieces)
 
 
@@ -136,16 +140,17 @@ def test_flipped_negation_is_not_shown(server, model):
     server.replies = [flipped, flipped]
     pieces, final = run_stream(model, question="Do you sell my data?")
     assert final.backend == "extractive-fallback"
-    assert pieces == []
+    assert pieces == ["EXTRACTIVE ANSWER [1]"]  # nothing of the model, the extractive answer instead
 
 
-def test_late_failure_withdraws_released_text(server, model):
+def test_late_failure_keeps_released_text_and_drops_the_rest(server, model):
     # first sentence is fine and gets released; the last one invents an e-mail address
     bad_end = GOOD + " Write to privacy@example.org for more [1]."
     server.replies = [bad_end, bad_end]
     pieces, final = run_stream(model)
     assert pieces and "privacy@example.org" not in "".join(pieces)
-    assert final.backend == "extractive-fallback"  # the UI replaces the released text with this
+    assert final.answer == "".join(pieces)  # nothing shown is taken back, nothing failed is added
+    assert "privacy@example.org" not in final.answer and len(server.requests) == 1  # no retry after release
 
 
 def test_not_found_never_calls_the_model(server, model):
@@ -155,11 +160,12 @@ def test_not_found_never_calls_the_model(server, model):
     assert server.requests == []
 
 
-def test_server_error_falls_back_with_notice(server, model):
+def test_server_error_falls_back_and_logs_why(server, model, caplog):
     server.replies = [(500, "boom"), (500, "boom"), (500, "boom")]
-    final = generate_answer(model, QUESTION, "en", citations(), fallback(), "openai")
-    assert final.backend == "extractive-fallback"
-    assert "openai generator failed" in final.notice
+    with caplog.at_level(logging.INFO, logger="rag.generate"):
+        final = generate_answer(model, QUESTION, "en", citations(), fallback(), "openai")
+    assert final.backend == "extractive-fallback" and final.answer == "EXTRACTIVE ANSWER [1]"
+    assert "openai generator failed" in caplog.text and not final.notice
 
 
 def test_available_and_default_backends(server, tmp_path):
@@ -198,7 +204,7 @@ EXPLANATION = ("Licence data is kept for at most one year after the contract end
 
 def fallback_with_lead() -> Answer:
     fb = fallback()
-    fb.answer = f"This is what the policy says [1][2][3]. {LEAD}"
+    fb.answer = LEAD  # the extractive answer opens with its lead
     fb.lead = LEAD
     return fb
 
@@ -237,11 +243,12 @@ def test_after_the_lead_a_bad_explanation_still_falls_back(server, model):
     assert final.backend == "extractive-fallback" and LEAD in final.answer
 
 
-def test_the_lead_alone_is_no_plain_answer(server, model):
+def test_the_lead_alone_is_no_plain_answer(server, model, caplog):
     server.replies = [LEAD, LEAD]  # the model only repeats what the reader already sees
-    pieces, final = run_stream(model, fb=fallback_with_lead())
-    assert final.backend == "extractive-fallback"
-    assert "only repeats the short answer" in final.notice
+    with caplog.at_level(logging.INFO, logger="rag.generate"):
+        pieces, final = run_stream(model, fb=fallback_with_lead())
+    assert final.backend == "extractive-fallback" and pieces == [LEAD] == [final.answer]
+    assert "only repeats the short answer" in caplog.text
     assert len(server.requests) == 1  # after a lead no retry: the reader already has the direct answer
 
 
@@ -276,16 +283,17 @@ def test_after_a_lead_the_model_reads_only_the_best_passages(server, model):
     assert final.answer.startswith(LEAD)
 
 
-def test_after_a_no_lead_a_yes_sentence_is_a_contradiction(server, model):
+def test_after_a_no_lead_a_yes_sentence_is_a_contradiction(server, model, caplog):
     fb = fallback()
     fb.lead = "No: the policy rules this out [3]."
     fb.verdict = "no"
-    fb.answer = fb.lead + " This is what the policy says [1][2][3]."
+    fb.answer = fb.lead
     contradiction = "Yes, Sensus sells your personal data when it sells its business [1]."
     server.replies = [contradiction, contradiction]
-    pieces, final = run_stream(model, question="Do you sell my data?", fb=fb)
-    assert pieces == [fb.lead] and final.backend == "extractive-fallback" and final.verdict == "no"
-    assert "says yes, but the passages do not say yes" in final.notice
+    with caplog.at_level(logging.INFO, logger="rag.generate"):
+        pieces, final = run_stream(model, question="Do you sell my data?", fb=fb)
+    assert pieces == [fb.lead] == [final.answer] and final.backend == "extractive-fallback" and final.verdict == "no"
+    assert "says yes, but the passages do not say yes" in caplog.text
 
 
 def test_without_a_verdict_the_model_may_not_invent_one(server, model):
@@ -310,8 +318,10 @@ def test_a_reworded_repeat_of_the_lead_a_bare_verdict_and_an_agreeing_opener_are
     assert final.answer == "Non : la politique l'exclut [3]. Sensus ne vend pas vos données personnelles à des tiers [3]."
 
 
-def test_sentences_without_words_are_refused(server, model):
+def test_sentences_without_words_are_refused(server, model, caplog):
     server.replies = ["Sensus keeps licence data for at most one year [1]. [2]. [3].",
                       "Sensus keeps licence data for at most one year [1]. [2]. [3]."]
-    pieces, final = run_stream(model)
-    assert final.backend == "extractive-fallback" and "not a full sentence" in final.notice
+    with caplog.at_level(logging.INFO, logger="rag.generate"):
+        pieces, final = run_stream(model)
+    assert "not a full sentence" in caplog.text
+    assert "[2]" not in final.answer and final.answer == "".join(pieces)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.schema import Citation
-from rag.factcheck import extract_facts
+from rag.factcheck import fact_problems, extract_facts
 from rag.polarity import is_negated
 from rag.sentences import marker_numbers, split_sentences
 from rag.verify import verify_answer, verify_sentence
@@ -124,9 +124,9 @@ def test_flipped_negation_is_caught():
 
 def test_invented_negation_is_caught():
     c = [plain(1, "Wij delen uw gegevens met onze partners voor marketing.")]
-    problems = verify_answer("We do not share your data with partners [1].", "en", c)
+    problems = verify_answer("The company does not share your data with partners [1].", "en", c)
     assert any("negative" in p for p in problems)
-    assert verify_answer("We share your data with our partners for marketing [1].", "en", c) == []
+    assert verify_answer("The company shares your data with its partners for marketing [1].", "en", c) == []
 
 
 def test_not_longer_than_is_no_negation():
@@ -149,8 +149,9 @@ def test_invented_entity_is_caught(retention):
 
 def test_number_words_are_read_in_the_answer_language():
     # "onze" is French for 11 but Dutch for "our": no number in this Dutch sentence
-    c = [plain(1, "Wij bewaren gegevens van onze klanten.")]
-    assert verify_answer("Wij bewaren de gegevens van onze klanten [1].", "nl", c) == []
+    assert extract_facts("Het bedrijf bewaart de gegevens van onze klanten [1].", "nl").numbers == set()
+    assert fact_problems("Het bedrijf bewaart de gegevens van onze klanten [1].", ["Wij bewaren gegevens van onze klanten."],
+                         "nl") == []
     assert extract_facts("onze données", "fr").numbers == {11.0}
 
 
@@ -179,7 +180,7 @@ def test_claim_about_a_topic_the_cited_passage_never_mentions():
     ]
     invented = verify_answer("Ja, we hebben een functionaris voor gegevensbescherming [2].", "nl", passages)
     assert any("dpo" in p for p in invented)
-    assert verify_answer("Nee, wij verkopen uw persoonsgegevens niet aan derden [1].", "nl", passages) == []
+    assert verify_answer("Nee, het bedrijf verkoopt uw persoonsgegevens niet aan derden [1].", "nl", passages) == []
 
 
 def test_a_bare_yes_or_no_is_not_an_answer():
