@@ -268,5 +268,6 @@ def translate_citations(chat_model: BaseChatModel, citations: Sequence[Citation]
                 translation = translate_text(chat_model, citation.text, citation.language, language, cache)
             except Exception as exc:  # the model server failed: the quotes stand on their own
                 log.warning("translation failed (%s: %s)", type(exc).__name__, exc)
+                top = i  # and no more waiting on a server that just failed
         out.append(replace(citation, translation=translation))
     return out
