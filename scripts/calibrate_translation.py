@@ -54,7 +54,7 @@ def policy_units(path: Path) -> tuple[str, list[str]]:
         for start, end in chunk.units:
             text = " ".join(policy.text[start:end].split())
             if 40 <= len(text) <= 350 and len(text.split()) >= 6 and not instruction_pattern().search(text) \
-                    and not text.startswith(("|", "#", "<", "-", "*", "!")):
+                    and not text.startswith(("|", "#", "<", "-", "*", "!", "`")):
                 units.append(text)
     return language, list(dict.fromkeys(units))
 
