@@ -89,9 +89,12 @@ _QUOTED = re.compile(r"[\"'“”„«‘`]\s*(.+?)\s*[\"'“”»’`]\s*([.!?]
 
 
 def clean_translation(raw: str) -> str:
-    """The model's text as a translation: its first non-empty line, without a "Translation:" label
-    or quotes around it (small models add both despite the prompt)."""
+    """The model's text as a translation: its first non-empty line after any introduction ("Here is
+    the English translation:"), without a "Translation:" label or quotes around it (small models add
+    all three despite the prompt)."""
     lines = [line.strip() for line in (raw or "").splitlines() if line.strip()]
+    while len(lines) > 1 and lines[0].endswith(":"):
+        lines = lines[1:]
     text = _LABEL.sub("", lines[0]) if lines else ""
     quoted = _QUOTED.fullmatch(text)
     if quoted:  # «...». -> ...
@@ -116,12 +119,16 @@ def model_id(chat_model: BaseChatModel) -> str:
     return type(chat_model).__name__
 
 
-def model_translation(chat_model: BaseChatModel, sentence: str, source_language: str, target_language: str) -> str:
+def model_output(chat_model: BaseChatModel, sentence: str, source_language: str, target_language: str) -> str:
+    """The model's reply to the translation prompt, as it said it (temperature 0)."""
     message = chat_model.invoke(build_messages(sentence, source_language, target_language),
                                 max_tokens=_max_tokens(sentence), temperature=0)
-    content = message.content if isinstance(message.content, str) else "".join(
+    return message.content if isinstance(message.content, str) else "".join(
         p.get("text", "") if isinstance(p, dict) else str(p) for p in message.content)
-    return clean_translation(content)
+
+
+def model_translation(chat_model: BaseChatModel, sentence: str, source_language: str, target_language: str) -> str:
+    return clean_translation(model_output(chat_model, sentence, source_language, target_language))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,14 +142,16 @@ def calibration() -> dict:
     return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=4096)
+def _vector(embedder: str, text: str) -> np.ndarray:
+    # kept: a repeated question checks its cached translations again without embedding them again
+    vector = np.asarray(load_embedder(embedder).embed_query(text), dtype=float)
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
 def similarity(source: str, translation: str, embedders: Sequence[str]) -> float:
     """Mean cosine similarity of the two texts over ``embedders`` (symmetric: both as queries)."""
-    scores = []
-    for name in embedders:
-        embedder = load_embedder(name)
-        a, b = (np.asarray(embedder.embed_query(t), dtype=float) for t in (source, translation))
-        scores.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0)))
-    return float(np.mean(scores))
+    return float(np.mean([_vector(name, source) @ _vector(name, translation) for name in embedders]))
 
 
 def translation_problems(source: str, translation: str, source_language: str, target_language: str,

@@ -69,7 +69,7 @@ def interesting(text: str, language: str) -> bool:
 
 def generate(args) -> None:
     from rag.llm import load_chat_model
-    from rag.translate import model_translation
+    from rag.translate import clean_translation, model_output
 
     rng = random.Random(SEED)
     model = load_chat_model("local")
@@ -84,12 +84,13 @@ def generate(args) -> None:
         for i, source in enumerate(picked):
             target = TARGETS[language][(done + i) % 3]
             started = time.perf_counter()
-            translation = model_translation(model, source, language, target)
+            said = model_output(model, source, language, target)
             rows.append({"id": f"{path.stem}-{i}", "policy": path.stem, "kind": "model",
                          "source_language": language, "target_language": target, "source": source,
-                         "translation": translation, "seconds": round(time.perf_counter() - started, 2),
+                         "translation": clean_translation(said), "model_output": said,
+                         "seconds": round(time.perf_counter() - started, 2),
                          "label": None, "note": ""})
-            print(f"{rows[-1]['id']} {language}->{target} {rows[-1]['seconds']}s: {translation}", flush=True)
+            print(f"{rows[-1]['id']} {language}->{target} {rows[-1]['seconds']}s: {rows[-1]['translation']}", flush=True)
         done += len(picked)
         write_rows(Path(args.out), rows)
 
