@@ -63,6 +63,12 @@ def test_good_translations_pass():
                                 "en", "fr") == []
 
 
+def test_a_period_written_as_an_adjective_is_kept():
+    problems = translation_problems("Ik hanteer een bewaartermijn van twee jaar na afloop van de coaching.",
+                                    "I apply a two-year retention period after the end of the coaching.", "nl", "en")
+    assert not [p for p in problems if p.startswith(("dropped", "added"))], problems
+
+
 @pytest.mark.parametrize("translation", [
     "We keep your invoice data after the end of the agreement.",  # the period dropped
     "We keep your invoice data for 5 years after the end of the agreement.",  # another number
