@@ -10,7 +10,8 @@ reason is logged (never shown):
 
 - facts kept: the numbers, periods, dates, e-mail addresses, URLs and phone numbers of the source are
   all in the translation and it has none of its own (rag/factcheck.py, both ways);
-- negation kept: the source is negated <=> the translation is (rag/polarity.py, the lexicon's words);
+- negation kept: the source has a negation word <=> the translation has one (rag/data/lexicon.json
+  through rag/lexicon.py);
 - language: index/language.py identifies the translation as the target language;
 - meaning: the cross-lingual embedding similarity of source and translation reaches the threshold
   calibrated on labelled translations by scripts/calibrate_translation.py (rag/models/translation.json).
@@ -40,7 +41,7 @@ from index.embed import load_embedder
 from index.language import identify
 from index.settings import PROJECT_DIR, Settings
 from rag.factcheck import fact_problems
-from rag.polarity import is_negated
+from rag.lexicon import word_pattern
 from rag.schema import Citation
 from rag.sentences import split_sentences
 
@@ -136,6 +137,17 @@ def model_translation(chat_model: BaseChatModel, sentence: str, source_language:
 # ---------------------------------------------------------------------------------------------
 
 
+_NUMBER_SIGN = re.compile(r"\bno\.?\s*(?=\d)", re.IGNORECASE)  # "Regulation No. 2016/679" is no negation
+
+
+def has_negation(text: str) -> bool:
+    """Any negation word of the lexicon (rag/data/lexicon.json, every language). Plain presence, not
+    rag.polarity.is_negated's reading: a translation carries the source's "niet" over whatever it
+    means there ("niet langer dan" -> "not longer than", "does not keep ... longer than"), while
+    "niet langer dan" -> "longer than" loses it."""
+    return bool(word_pattern("negation_words").search(_NUMBER_SIGN.sub(" ", text)))
+
+
 @lru_cache(maxsize=1)
 def calibration() -> dict:
     """{"embedders": [...], "threshold": float, ...} written by scripts/calibrate_translation.py."""
@@ -162,9 +174,9 @@ def translation_problems(source: str, translation: str, source_language: str, ta
         return ["the translation is empty"]
     problems = [f"dropped: {p}" for p in fact_problems(source, [translation], source_language or None)]
     problems += [f"added: {p}" for p in fact_problems(translation, [source], target_language)]
-    if is_negated(source) != is_negated(translation):
-        problems.append("the source is negated and the translation is not" if is_negated(source)
-                        else "the translation is negated and the source is not")
+    if has_negation(source) != has_negation(translation):
+        problems.append("the source has a negation and the translation has none" if has_negation(source)
+                        else "the translation has a negation and the source has none")
     language, probability = identify(translation)
     if language != target_language:
         problems.append(f"the translation reads as {language} ({probability:.2f}), not {target_language}")

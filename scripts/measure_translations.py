@@ -101,7 +101,7 @@ def main() -> None:
     print(f"right language (shown): {sum(identify(r['translation'])[0] == r['target_language'] for r in shown)}/{len(shown)}; "
           f"model outputs before the checks: {sum(raw_language)}/{len(raw_language)}")
     print(f"digits, e-mail and web addresses kept verbatim (shown): {sum(kept_verbatim(r['source'], r['translation']) for r in shown)}/{len(shown)}")
-    print(f"translation latency per answer (cold cache): p50 {percentile(per_answer_ms, 0.5) / 1000:.1f} s, "
+    print(f"translation latency per answer ({'translations cached' if args.keep_cache else 'cold cache'}): p50 {percentile(per_answer_ms, 0.5) / 1000:.1f} s, "
           f"p95 {percentile(per_answer_ms, 0.95) / 1000:.1f} s, max {max(per_answer_ms, default=0) / 1000:.1f} s")
     print(f"first reason of each rejection: {dict(reasons.most_common())}")
     started = time.perf_counter()

@@ -90,7 +90,17 @@ def test_a_dropped_or_changed_address_is_rejected():
 ])
 def test_a_flipped_negation_is_rejected(source, translation):
     problems = translation_problems(source, translation, "nl", "en")
-    assert any("negated" in p for p in problems), problems
+    assert any("negation" in p for p in problems), problems
+
+
+def test_a_negation_that_limits_a_period_must_be_carried_over():
+    source = "Wij bewaren uw gegevens niet langer dan 2 jaar."
+    assert not [p for p in translation_problems(source, "We do not keep your data longer than 2 years.", "nl", "en")
+                if "negation" in p]
+    problems = translation_problems(source, "We keep your data longer than 2 years.", "nl", "en")
+    assert any("negation" in p for p in problems), problems
+    assert not [p for p in translation_problems("Verordening (EU) nr. 2016/679 is van toepassing.",
+                                                "Regulation (EU) No. 2016/679 applies.", "nl", "en") if "negation" in p]
 
 
 def test_the_wrong_language_is_rejected():
