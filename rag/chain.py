@@ -96,10 +96,10 @@ def _generate(backend: str, settings: Settings):
             from .llm import load_chat_model
 
             chat_model = load_chat_model(backend, settings)
-            answer = with_translations(generate_answer(chat_model, state["question"], state["language"],
-                                                       fallback.citations, fallback, backend), chat_model, settings)
+            answer = generate_answer(chat_model, state["question"], state["language"], fallback.citations,
+                                     fallback, backend)
         answer.timings_ms = {**answer.timings_ms, **state["timings"], "generate": _ms(time.perf_counter() - started)}
-        return answer
+        return answer if backend == "extractive" else with_translations(answer, chat_model, settings)
     return step
 
 
