@@ -95,11 +95,26 @@ def _generate(backend: str, settings: Settings):
             from .generate import generate_answer
             from .llm import load_chat_model
 
-            answer = generate_answer(load_chat_model(backend, settings), state["question"], state["language"],
-                                     fallback.citations, fallback, backend)
+            chat_model = load_chat_model(backend, settings)
+            answer = generate_answer(chat_model, state["question"], state["language"], fallback.citations,
+                                     fallback, backend)
         answer.timings_ms = {**answer.timings_ms, **state["timings"], "generate": _ms(time.perf_counter() - started)}
-        return answer
+        return answer if backend == "extractive" else with_translations(answer, chat_model, settings)
     return step
+
+
+def with_translations(answer: Answer, chat_model, settings: Settings) -> Answer:
+    """The answer with verified translations of its top quotes when they are in another language
+    (rag/translate.py). Model backends only: the extractive backend has no model to translate with."""
+    from .translate import TOP_QUOTES, cache_for, needs_translation, translate_citations
+
+    if answer.status != "answered" or not any(needs_translation(c, answer.language)
+                                              for c in answer.citations[:TOP_QUOTES]):
+        return answer
+    started = time.perf_counter()
+    answer.citations = translate_citations(chat_model, answer.citations, answer.language, cache_for(settings))
+    answer.timings_ms = {**answer.timings_ms, "translate": _ms(time.perf_counter() - started)}
+    return answer
 
 
 def build_chain(settings: Settings | None = None, backend: str = "extractive") -> Runnable:
@@ -147,7 +162,10 @@ def ask(company: str, question: str, settings: Settings | None = None, backend: 
 def stream_ask(company: str, question: str, settings: Settings | None = None, backend: str | None = None,
                interface_language: str | None = None) -> Iterator[str | Answer]:
     """Text pieces as they become safe to show, then the final Answer, whose text always starts with
-    the pieces: nothing shown is ever taken back (rag/generate.py, "Streaming contract")."""
+    the pieces: nothing shown is ever taken back (rag/generate.py, "Streaming contract").
+
+    With a model backend the quotes' translations are made after the last text piece and arrive
+    with the final Answer (its citations' ``translation``): the answer text is on screen first."""
     settings = settings or get_settings()
     backend = resolve_backend(settings, backend)
     state = prepare(settings, company, question, interface_language)
@@ -162,10 +180,12 @@ def stream_ask(company: str, question: str, settings: Settings | None = None, ba
     from .llm import load_chat_model
 
     started = time.perf_counter()
-    for piece in stream_answer(load_chat_model(backend, settings), state["question"], state["language"],
+    chat_model = load_chat_model(backend, settings)
+    for piece in stream_answer(chat_model, state["question"], state["language"],
                                fallback.citations, fallback, backend):
         if isinstance(piece, Answer):
             piece.timings_ms = {**piece.timings_ms, **state["timings"], "generate": _ms(time.perf_counter() - started)}
+            piece = with_translations(piece, chat_model, settings)
         yield piece
 
 

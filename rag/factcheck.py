@@ -113,7 +113,9 @@ def _patterns(language: str | None = None) -> dict[str, re.Pattern]:
     return {
         "number": re.compile(number, re.IGNORECASE),
         "duration": re.compile(
-            rf"(?P<num>{digit}|(?<![\w-])(?:{word_alt}|{article})(?![\w-]))\s*-?\s*{_UNIT_QUALIFIERS}(?P<unit>{units})(?![\w])",
+            # "two-year": a hyphen may join a number word to its unit (not to another word)
+            rf"(?P<num>{digit}|(?<![\w-])(?:{word_alt}|{article})(?!\w)(?!-(?!(?:{units})(?!\w))))"
+            rf"\s*-?\s*{_UNIT_QUALIFIERS}(?P<unit>{units})(?![\w])",
             re.IGNORECASE,
         ),
         "date_dmy_name": re.compile(

@@ -17,6 +17,9 @@ class Citation:
     score: float
     language: str = ""  # language of the policy the quote comes from
     company: str = ""
+    # the quote in the answer's language, verified (rag/translate.py); None when the policy is in
+    # that language, for the extractive backend, or when no translation passed the checks
+    translation: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -48,6 +48,13 @@ def context_html(source: str, c: Citation) -> str | None:
             f'{safe(after)}{trail}</div>')
 
 
+def translation_html(translation: str) -> str:
+    """A quote's verified machine translation (rag/translate.py), labelled as one."""
+    return (f'<div class="pp-translation" style="margin:0.25rem 0 0 1.25rem">'
+            f'<span class="pp-muted" style="font-size:0.8rem">{safe(t("machine_translation"))}</span><br>'
+            f'{safe(translation)}</div>')
+
+
 def render_citations(answer: Answer) -> None:
     if not answer.citations:
         return
@@ -63,6 +70,8 @@ def render_citations(answer: Answer) -> None:
         section_html = safe(section) if section else f'<span class="pp-muted">{safe(t("no_section"))}</span>'
         html(f'<div class="pp-cite"><span class="pp-n">{c.n}</span><span class="pp-sec">{section_html}</span>'
              f'<div class="pp-quote">{safe(c.text)}</div></div>')
+        if c.translation:  # under the exact quote, which stays shown: the quote is the evidence
+            html(translation_html(c.translation))
         if mixed and c.language and answer.language and c.language != answer.language:
             st.caption(":material/translate: " + t("quote_language_one", language=language_name(c.language),
                                                     answer_language=language_name(answer.language)))
