@@ -13,7 +13,6 @@ The weights live in the model (rag/models/, trained by scripts/train.py), not he
 from __future__ import annotations
 
 import math
-import re
 import threading
 from dataclasses import dataclass
 
@@ -36,73 +35,7 @@ FEATURES = [
     # the other embedders (mean of their similarities); missing (NaN) when only one is configured:
     # the ranker is trained with and without them (scripts/train.py)
     "d_alt", "d_alt_z", "d_alt_gap", "d_alt_rank", "d_alt_para", "d_alt_para_z",
-    # structure: what the unit is (a heading, a question, a footnote, markup) and the heading it sits under
-    "heading_only", "ends_question", "markup_share", "footnote", "after_heading", "d_head",
 ]
-STRUCTURE = FEATURES[FEATURES.index("heading_only"):]
-
-# Structure, read from the unit's own characters (no words of any language):
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
-_TAG = re.compile(r"<[^<>\n]{0,200}>")
-_LABEL_VALUE = re.compile(r"\w[*_]*:[*_]*\s+\S")
-_SENTENCE_END = re.compile(r"[.!;:,]\W{0,3}$")
-_MARKUP = re.compile(r"<[^<>\n]{0,200}>|\]\([^)\s]{0,300}\)|\[\^?\d{1,3}\]:?|&[a-z]{2,8};|&#\d{1,5};|[#*_|\[\]{}<>^`~=]")
-_FOOTNOTE = re.compile(r"^\s*(?:\[\^?\d{1,3}\]|\^\d|<(?:small|sup|sub)\b|\(\d{1,2}\)\s|[¹²³⁴⁵⁶⁷⁸⁹]|\*{1,3}\s*[A-Z(])")
-
-
-def _heading_line(line: str, list_item: bool) -> bool:
-    """A line that titles what follows: a Markdown heading, or a short line that is not a list item and
-    does not end as a sentence does; a question line counts (FAQ policies title sections by questions)."""
-    s = _TAG.sub("", line).strip().strip("*_").strip()
-    if not s or list_item or _FOOTNOTE.match(line):
-        return False
-    if _MD_HEADING.match(line) or (s.endswith("?") and len(s.split()) <= 25):
-        return True
-    if _LABEL_VALUE.search(s):
-        return False  # "E-mail: privacy@example.com", "Stand: 12. November 2020": a fact, not a title
-    return len(s.split()) <= 12 and len(s) >= 3 and not _SENTENCE_END.search(s) and not s[0].islower() \
-        and "http" not in s
-
-
-def unit_structure(source: str, spans: list[tuple[int, int]], sections: list[str]) -> dict[str, np.ndarray]:
-    """Per unit, what its characters and place say about it, independent of any question:
-    heading_only (the unit is one heading line), opens_with_heading (a heading merged with the first
-    sentence under it), ends_question, markup_share (share of characters that are markup, brackets or
-    footnote markers), footnote (it opens as a footnote does), digit_share, first_in_section, and
-    head_of / head_dist: the nearest heading-only unit before it in its section (-1 for none: its
-    section title is then its heading) and how many units lie between."""
-    n = len(spans)
-    heading_only, opens, ends_q, markup, foot, digits = (np.zeros(n) for _ in range(6))
-    first, head_of, head_dist = np.zeros(n), np.full(n, -1), np.zeros(n)
-    for i, (s, e) in enumerate(spans):
-        text = source[s:e]
-        body = text.strip()
-        line_start = source.rfind("\n", 0, s) + 1
-        line_end = source.find("\n", e)
-        before, after = source[line_start:s], source[e:len(source) if line_end < 0 else line_end]
-        lines = [ln for ln in body.split("\n") if ln.strip()]
-        # a heading is a line of its own: it starts a line (no list marker before it) and the first
-        # line ends where the line does (when the unit is one line)
-        own_line = not before.strip() and (len(lines) > 1 or not after.strip())
-        top = _heading_line(lines[0], not own_line) if lines else False
-        heading_only[i] = float(top and len(lines) == 1)
-        opens[i] = float(top and len(lines) > 1)
-        ends_q[i] = float(body.endswith("?"))
-        marks = sum(len(m.group()) for m in _MARKUP.finditer(body))
-        markup[i] = marks / max(1, len(body))
-        foot[i] = float(bool(_FOOTNOTE.match(body)))
-        n_digits = sum(ch.isdigit() for ch in body)
-        digits[i] = n_digits / max(1, n_digits + sum(ch.isalpha() for ch in body))
-        first[i] = float(i == 0 or sections[i] != sections[i - 1])
-        if first[i]:
-            continue  # under its section title: no heading unit above it, distance 0
-        if heading_only[i - 1]:
-            head_of[i] = i - 1
-        else:
-            head_of[i], head_dist[i] = head_of[i - 1], head_dist[i - 1] + 1
-    return {"heading_only": heading_only, "opens_with_heading": opens, "ends_question": ends_q,
-            "markup_share": markup, "footnote": foot, "digit_share": digits, "first_in_section": first,
-            "head_of": head_of, "head_dist": np.log1p(head_dist)}
 
 
 @dataclass
@@ -131,7 +64,6 @@ class UnitTable:
     log_len: np.ndarray
     bm25: object  # over units, stemmed words with the section title
     planted: np.ndarray  # the unit speaks to an AI assistant (rag/lexicon.py instruction_pattern): never evidence
-    structure: dict  # unit_structure(): headings, questions, markup, footnotes, digits, the heading above
 
 
 _tables: dict[tuple, UnitTable] = {}
@@ -210,7 +142,6 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
         log_len=np.array([math.log1p(len(t)) for t in texts], dtype=float),
         bm25=bm25,
         planted=np.array([bool(instruction_pattern().search(t)) for t in texts], dtype=bool),
-        structure=unit_structure(source, [(s, e) for s, e, *_ in rows], sections),
     )
     with _tables_lock:
         _tables[key] = table
@@ -245,27 +176,6 @@ def _overlap(q_key: set, q_other: set, own: frozenset, context: frozenset) -> fl
     got = sum(w * (len(c & own) + 0.5 * len(c & (context - own))) for c, w in ((q_key, 2), (q_other, 1)))
     return got / weight
 
-
-
-def structure_columns(table: UnitTable, d_unit: np.ndarray, d_title: np.ndarray, has_title: np.ndarray) -> dict:
-    """The STRUCTURE features of one question: the unit's own structure (table.structure) and the
-    question's similarity with the heading each unit sits under: the nearest heading-only unit above it
-    in its section, else its section title (headings the cleaner took as titles); missing for neither."""
-    st = table.structure
-    head_of = st["head_of"]
-    d_head = np.where(head_of >= 0, d_unit[np.maximum(head_of, 0)], np.where(has_title > 0, d_title, np.nan))
-    known = np.isfinite(d_head)
-    dh_z = np.full(len(d_head), np.nan)
-    if known.any():
-        dh_z[known] = _relative(d_head[known])[0]
-    return {
-        "heading_only": st["heading_only"], "opens_with_heading": st["opens_with_heading"],
-        "ends_question": st["ends_question"], "markup_share": st["markup_share"], "footnote": st["footnote"],
-        "digit_share": st["digit_share"], "first_in_section": st["first_in_section"],
-        "after_heading": np.array([1.0 if h >= 0 and h == i - 1 else 0.0 for i, h in enumerate(head_of)]),
-        "d_head": d_head, "d_head_z": dh_z, "head_dist": st["head_dist"],
-        "title_question": np.array([1.0 if s.rstrip().endswith("?") else 0.0 for s in table.sections]),
-    }
 
 @dataclass
 class QuestionView:
@@ -337,7 +247,6 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
     else:
         d_alt = d_alt_para = da_z = da_gap = da_rank = dap_z = const(np.nan)
     columns = {
-        **structure_columns(table, d_unit, d_title, has_title),
         "d_unit": d_unit, "d_unit_z": du_z, "d_unit_gap": du_gap, "d_unit_rank": du_rank,
         "d_ctx": d_ctx, "d_ctx_z": dc_z, "d_ctx_gap": dc_gap,
         "d_title": d_title, "d_title_z": dt_z, "has_title": has_title,

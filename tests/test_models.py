@@ -76,26 +76,3 @@ def test_the_second_embedder_feeds_the_ranker_and_one_embedder_still_works(sampl
     assert np.isnan(X1[:, alt]).all()  # missing, as the ranker was trained to expect
     answer = rag.ask("sensus", question, settings=one_settings, backend="extractive")
     assert answer.status == "answered" and any(durations(c.text) for c in answer.citations[:3])
-
-
-def test_structure_features_see_headings_footnotes_and_the_heading_above():
-    from rag.features import unit_structure
-
-    source = ("#### 6. Who else can see my data, besides the researcher and the staff of the study?\n\n"
-              "Only the ethics board may read it.\n\n"
-              "<small>[1] Regulation (EU) 2016/679 of 27 April 2016.</small>\n\n"
-              "E-mail: privacy@example.org\n\n"
-              "- Name and address\n")
-    lines = [ln for ln in source.split("\n") if ln.strip()]
-    spans = []
-    for ln in lines:
-        start = source.index(ln)
-        if ln.startswith("- "):
-            start += 2
-        spans.append((start, source.index(ln) + len(ln)))
-    st = unit_structure(source, spans, [""] * len(spans))
-    assert list(st["heading_only"]) == [1, 0, 0, 0, 0]  # a label line and a list item are not headings
-    assert st["ends_question"][0] == 1 and st["footnote"][2] == 1
-    assert st["markup_share"][2] > 0.1 and st["markup_share"][1] == 0
-    assert list(st["head_of"]) == [-1, 0, 0, 0, 0] and st["head_dist"][1] == 0 and st["head_dist"][2] > 0
-    assert st["digit_share"][2] > st["digit_share"][1] == 0
