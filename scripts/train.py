@@ -2,6 +2,9 @@
 cross-validation, and write them to rag/models/ with their cross-validated figures.
 
     .venv/bin/python scripts/train.py [--cache .cache/train] [--folds 5]
+    .venv/bin/python scripts/train.py --features-cache .cache/train/questions.pkl --cv-only --without a,b
+        (a feature experiment: reuse the computed features, print the cross-validated figures of a
+        ranker trained without the named features; writes no model)
 
 1. ranker.txt       LightGBM LambdaRank over rag/features.py (which unit answers the question)
 2. answerable.json  logistic regression over rag/ranker.py's question-level signals, trained on
@@ -60,7 +63,8 @@ def one_embedder(X: np.ndarray) -> np.ndarray:
     return X
 
 
-def fit_ranker(train: list[Question]):
+def fit_ranker(train: list[Question], cols: list[int] | None = None):
+    """LambdaRank on the features (only the columns `cols` when given: a feature experiment)."""
     import lightgbm as lgb
 
     train = [q for q in train if q.labels is not None and q.labels.sum() > 0]
@@ -69,9 +73,34 @@ def fit_ranker(train: list[Question]):
     # a store built with one embedder as well as the default two.
     X = np.vstack([q.features for q in repeated] + [one_embedder(q.features) for q in train])
     y = np.concatenate([q.labels for q in repeated] + [q.labels for q in train])
+    names = FEATURES
+    if cols is not None:
+        X, names = X[:, cols], [FEATURES[c] for c in cols]
     model = lgb.LGBMRanker(**RANKER_PARAMS)
-    model.fit(X, y, group=[len(q.labels) for q in repeated + train], feature_name=FEATURES)
+    model.fit(X, y, group=[len(q.labels) for q in repeated + train], feature_name=names)
     return model.booster_
+
+
+def load_questions(cache: Path, features_cache: str | None) -> list[Question]:
+    """The training questions with their features; with --features-cache, computed once and reused
+    while rag/features.py's FEATURES stay the same (delete the file after changing how one is computed)."""
+    import pickle
+
+    path = Path(features_cache) if features_cache else None
+    if path and path.exists():
+        saved = pickle.loads(path.read_bytes())  # our own file, written below
+        if saved["features"] == FEATURES:
+            return saved["questions"]
+        if set(FEATURES) <= set(saved["features"]):  # features were left out since: take the others
+            cols = [saved["features"].index(name) for name in FEATURES]
+            for q in saved["questions"]:
+                q.features = q.features[:, cols]
+            return saved["questions"]
+        print(f"{path}: other features than rag/features.py computes; computing them again")
+    questions = load_sets(cache)
+    if path:
+        path.write_bytes(pickle.dumps({"features": FEATURES, "questions": questions}))
+    return questions
 
 
 def ranking_figures(questions: list[Question], scores: dict[str, np.ndarray]) -> dict:
@@ -110,9 +139,19 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", default=str(PROJECT / ".cache" / "train"), help="where the training stores go")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--features-cache", help="a file to keep the computed features in, and reuse")
+    ap.add_argument("--cv-only", action="store_true", help="print the cross-validated figures; write no model")
+    ap.add_argument("--without", default="", help="comma-separated features the ranker leaves out (with --cv-only)")
     args = ap.parse_args(argv)
+    without = [w for w in args.without.split(",") if w]
+    if without and not args.cv_only:
+        ap.error("--without is a feature experiment: the models must compute every feature; add --cv-only")
+    unknown = set(without) - set(FEATURES)
+    if unknown:
+        ap.error(f"unknown features: {sorted(unknown)}")
+    cols = [i for i, name in enumerate(FEATURES) if name not in without] if without else None
     started = time.time()
-    questions = load_sets(Path(args.cache))
+    questions = load_questions(Path(args.cache), args.features_cache)
     print(f"{len(questions)} questions, {len({q.company for q in questions})} policies "
           f"({time.time() - started:.0f} s to index and compute features)")
     splits = folds(questions, args.folds)
@@ -122,10 +161,13 @@ def main(argv=None) -> int:
     oof_one: dict[str, np.ndarray] = {}
     fold_dir = Path(args.cache) / "folds"
     for i, (tr, te) in enumerate(splits):
-        model = fit_ranker([questions[j] for j in tr])
+        model = fit_ranker([questions[j] for j in tr], cols)
+        pick = (lambda X: X[:, cols]) if cols is not None else (lambda X: X)
         for j in te:
-            oof[questions[j].id] = model.predict(questions[j].features)
-            oof_one[questions[j].id] = model.predict(one_embedder(questions[j].features))
+            oof[questions[j].id] = model.predict(pick(questions[j].features))
+            oof_one[questions[j].id] = model.predict(pick(one_embedder(questions[j].features)))
+        if args.cv_only:
+            continue
         # each fold's ranker with the policies it never saw: scripts/cv_policyqa.py runs `rag search` with it
         (fold_dir / f"fold{i}").mkdir(parents=True, exist_ok=True)
         model.save_model(str(fold_dir / f"fold{i}" / "ranker.txt"))
@@ -136,9 +178,10 @@ def main(argv=None) -> int:
     baseline = {q.id: q.features[:, FEATURES.index("bm25_unit")] for q in questions}
     metrics["bm25_units_same_folds"] = ranking_figures(questions, baseline)
     print("ranker, cross-validated:", metrics["ranker_cv"], " BM25 over units:", metrics["bm25_units_same_folds"])
-    final = fit_ranker(questions)
-    MODELS_DIR.mkdir(exist_ok=True)
-    final.save_model(str(MODELS_DIR / "ranker.txt"))
+    if not args.cv_only:
+        final = fit_ranker(questions)
+        MODELS_DIR.mkdir(exist_ok=True)
+        final.save_model(str(MODELS_DIR / "ranker.txt"))
 
     # 2. answerability, on the gold sets that hold unanswerable questions
     # Each question twice: scored as a default store (two embedders) and a one-embedder store gives
@@ -169,9 +212,10 @@ def main(argv=None) -> int:
         "auc": round(float(roc_auc_score(y, probs)), 3),
     }
     print("answerability, cross-validated:", metrics["answerability_cv"])
-    scaler, model = fit_logistic(A, y, C=ANSWERABILITY_C)
-    (MODELS_DIR / "answerable.json").write_text(json.dumps(logistic_json(
-        scaler, model, ANSWERABILITY_FEATURES, threshold=threshold), indent=1) + "\n")
+    if not args.cv_only:
+        scaler, model = fit_logistic(A, y, C=ANSWERABILITY_C)
+        (MODELS_DIR / "answerable.json").write_text(json.dumps(logistic_json(
+            scaler, model, ANSWERABILITY_FEATURES, threshold=threshold), indent=1) + "\n")
 
     # 3. verdicts, on the yes/no questions
     # as for answerability: each yes/no question scored with two embedders and with one
@@ -202,6 +246,9 @@ def main(argv=None) -> int:
     metrics["verdict_cv"] = {"questions": len(yn) // 2, "rows": "each question twice (two embedders, one)", "threshold": vthreshold, "wrong": int(wrong),
                              "correct": int(correct), "correct_rate": round(correct / max(1, len(yn)), 3)}
     print("verdicts, cross-validated:", metrics["verdict_cv"])
+    if args.cv_only:
+        print(json.dumps({k: metrics[k] for k in ("ranker_cv", "ranker_cv_one_embedder")}), f"without={without}")
+        return 0
     scaler, model = fit_logistic(V, labels, C=VERDICT_C, class_weight="balanced")
     (MODELS_DIR / "verdict.json").write_text(json.dumps(logistic_json(
         scaler, model, VERDICT_FEATURES, threshold=vthreshold), indent=1) + "\n")
