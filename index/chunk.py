@@ -190,8 +190,11 @@ def chunk_policy(company: str, original: str, language: str, max_tokens: int = 1
             continue
         c_start, current = sec_start, []
         for s in sentences:
-            if current and count_tokens(text[c_start:s.end]) > max_tokens:
-                emit(c_start, current, title)
+            if count_tokens(text[c_start:s.end]) > max_tokens:
+                if current:
+                    emit(c_start, current, title)
+                # (with no sentence yet: the headings do not fit beside the first sentence; the chunk
+                # starts at the sentence, and the section title still names them)
                 c_start, current = s.start, []
             current.append(s)
         emit(c_start, current, title)
