@@ -191,7 +191,19 @@ def chunk_policy(company: str, original: str, language: str, max_tokens: int = 1
         c_start, current = sec_start, []
         for s in sentences:
             if count_tokens(text[c_start:s.end]) > max_tokens:
+                # A sentence that introduces what follows ("... die Kontaktdaten der verantwortlichen
+                # Stelle:") opens the next chunk, with the short lines it introduced so far: the
+                # block (an address, a list) is not cut from its introduction.
+                k = _introduced_block_start(text, current, s)
+                carried = current[k:] if k else []
+                current = current[:k] if k else current
                 if current:
+                    emit(c_start, current, title)
+                if carried:
+                    c_start, current = carried[0].start, carried
+                    if count_tokens(text[c_start:s.end]) <= max_tokens:
+                        current.append(s)
+                        continue
                     emit(c_start, current, title)
                 # (with no sentence yet: the headings do not fit beside the first sentence; the chunk
                 # starts at the sentence, and the section title still names them)
@@ -199,6 +211,21 @@ def chunk_policy(company: str, original: str, language: str, max_tokens: int = 1
             current.append(s)
         emit(c_start, current, title)
     return chunks
+
+
+def _introduced_block_start(text: str, current: list[Sentence], following: Sentence) -> int:
+    """Index in `current` of a sentence ending in ":" followed only by short lines (and `following`
+    short too, or nothing yet after it): where the chunk should be cut instead. 0 when there is none."""
+    def short(x: Sentence) -> bool:
+        return x.end - x.start <= SHORT_LINE and "\n" not in text[x.start:x.end]
+
+    for k in range(len(current) - 1, 0, -1):
+        if text[current[k].start:current[k].end].rstrip().endswith(":"):
+            rest = current[k + 1:]
+            return k if all(short(x) for x in rest) and (not rest or short(following)) else 0
+        if not short(current[k]):
+            return 0
+    return 0
 
 
 SHORT_LINE = 70  # consecutive short lines (list items) are cited together as one block
@@ -218,7 +245,8 @@ def evidence_units(chunk_start: int, sentences: list[tuple[int, int]], original:
             rest = sentences[1:]
     for s, e in rest:
         short = e - s <= SHORT_LINE and "\n" not in original[s:e].strip()
-        if units and short and e - units[-1][0] <= MAX_BLOCK and original[units[-1][1]:s].count("\n") <= 2 and (
+        introduces = original[s:e].rstrip().endswith(":")  # opens a block of its own
+        if units and short and not introduces and e - units[-1][0] <= MAX_BLOCK and original[units[-1][1]:s].count("\n") <= 2 and (
                 units[-1][2] or original[units[-1][0]:units[-1][1]].rstrip().endswith(":")):
             units[-1][1] = e  # a list block, or a sentence introducing a list ("... de volgende gegevens:")
             units[-1][2] = True

@@ -19,7 +19,16 @@ MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{0,300})\)")
 LINK_ONLY_LINE = re.compile(r"^\s*(?:\[[^\]\n]{1,200}\]\([^)\s]{0,300}\)\s*)+$")
 NUMBERED_HEADING = re.compile(r"^\d{1,2}(?:\.[0-9a-z]{1,2})*\.?\s+\S")
 SENTENCE_END = re.compile(r"[.;,:!]$")
-LABEL_VALUE = re.compile(r"\w:\s+\S")  # "Email: info@x.be", "Ingangsdatum: 1 September 2019" are content
+LABEL_VALUE = re.compile(r"\w\.?:\s+\S")  # "Email: info@x.be", "Telefonnr.: +49 30" are content
+# A Markdown heading is a heading whatever its length ("#### 6. Outre le chercheur et son personnel,
+# quelles autres personnes ont-elles accès à mes données à caractère personnel ?").
+MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S")
+MD_HEADING_CHARS = 250
+# Contact details are content, never a title: an e-mail or web address, a phone number, a postal code
+# with its town ("10117 Berlin"), a street with its number ("Charitéplatz 1").
+CONTACT_LINE = re.compile(r"@|https?://|www\.|\+?\d[\d ()/.-]{6,}\d|^\d{4,5}\s+\S|^\S.*\s\d{1,4}[a-z]?$")
+# Inline HTML tags in a Markdown or text policy ("<small>[1] ...</small>") are markup, not words.
+INLINE_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,15}(?:\s[^<>\n]{0,300})?/?>")
 # In a very long line (HTML whose block tags were stripped) a no-break space marks a block boundary.
 GLUED_LINE_CHARS = 500
 BLOCK_NBSP = re.compile(r"\xa0+(?![\d?!:;])(?<!\d\xa0)")
@@ -82,7 +91,9 @@ def _navigation_lines(original: str, lines: list[tuple[int, int]]) -> set[int]:
 
 def _is_heading(line: str, next_line: str | None) -> bool:
     s = line.strip()
-    if not s or len(s) > 90 or MD_LINK.search(s) or LABEL_VALUE.search(s):
+    if MD_HEADING.match(line) and len(s) <= MD_HEADING_CHARS:
+        return next_line is not None
+    if not s or len(s) > 90 or MD_LINK.search(s) or LABEL_VALUE.search(s) or CONTACT_LINE.search(s):
         return False
     words = s.split()
     if NUMBERED_HEADING.match(s) and len(words) <= 12 and not s.endswith("."):
@@ -111,6 +122,9 @@ def clean_policy(original: str) -> CleanText:
         bullet = BULLET.match(line)
         if bullet:
             for k in range(a, a + bullet.end()):
+                keep[k] = False
+        for m in INLINE_TAG.finditer(line):
+            for k in range(a + m.start(), a + m.end()):
                 keep[k] = False
         for m in MD_LINK.finditer(line):
             keep[a + m.start()] = False  # "["
@@ -146,10 +160,11 @@ def clean_policy(original: str) -> CleanText:
         out.append(ch)
         offsets.append(k)
     text = "".join(out)
-    return CleanText(text=text, offsets=offsets, headings=_find_headings(text, offsets, kept_lines))
+    return CleanText(text=text, offsets=offsets, headings=_find_headings(text, offsets, kept_lines, original))
 
 
-def _find_headings(text: str, offsets: list[int], kept_lines: list[tuple[int, int, bool]]) -> list[Heading]:
+def _find_headings(text: str, offsets: list[int], kept_lines: list[tuple[int, int, bool]],
+                   original: str) -> list[Heading]:
     bullet_starts = set()
     for a, b, had_bullet in kept_lines:
         if had_bullet:
@@ -164,15 +179,31 @@ def _find_headings(text: str, offsets: list[int], kept_lines: list[tuple[int, in
         pos += len(line) + 1
     import bisect
 
+    # The short lines a line ending in ":" introduces are its content ("Nachfolgend finden Sie die
+    # Kontaktdaten des Datenschutzbeauftragten:" and the address under it), up to a blank line of
+    # the original or a line of running text.
+    introduced = False
+    previous_end = None
     for i, (a, b) in enumerate(clean_lines):
         if a >= b:
             continue
         orig = offsets[a]
+        blank_before = previous_end is not None and original.count("\n", offsets[previous_end - 1], offsets[a]) >= 2
+        line = text[a:b]
+        introduced = introduced and not blank_before and len(line.strip()) <= 80
+        previous_end = b
+        follows_colon = i > 0 and text[clean_lines[i - 1][0]:clean_lines[i - 1][1]].rstrip().endswith(":")
+        if follows_colon:
+            introduced = True
         j = bisect.bisect_right(bulleted, orig) - 1
         if j >= 0 and bulleted[j] <= orig and orig <= line_end.get(bulleted[j], -1):
             continue
-        line = text[a:b]
         nxt = text[clean_lines[i + 1][0]:clean_lines[i + 1][1]] if i + 1 < len(clean_lines) else None
+        # (a title over a paragraph of running text stays a title: "Man kann 4 Arten von Cookies
+        # unterscheiden:" / "Unerlässliche Cookies" / "Diese Cookies sind nötig, ...")
+        if introduced and not MD_HEADING.match(line) and (nxt is None or len(nxt.strip()) <= 80):
+            continue
         if _is_heading(line, nxt):
             headings.append(Heading(a, b, line.strip()))
+            introduced = False
     return headings

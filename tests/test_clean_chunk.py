@@ -109,3 +109,45 @@ def test_chunks_are_exact_spans_property(lines):
     original = "\n".join(lines)
     for c in chunk_policy("x", original, "nl", max_tokens=40):
         assert original[c.start:c.end] == c.text and count_tokens(c.clean) <= 40
+
+
+def test_markdown_headings_of_any_length_and_contact_lines():
+    original = (
+        "#### 6. Outre le chercheur et son personnel, quelles autres personnes ont-elles accès à mes données à caractère personnel ?\n\n"
+        "Afin de vérifier la qualité de l'étude, vos données peuvent être consultées par des inspecteurs.\n\n"
+        "Sollten Sie Fragen zum Datenschutz haben, finden Sie nachfolgend die Kontaktdaten der verantwortlichen Stelle:\n"
+        "Berliner Institut für Gesundheitsforschung\nAnna-Louisa-Karsch-Str. 2\n10178 Berlin\n"
+        "E-Mail: info@example.de\nTelefonnr.: +49 30 13889-0\n\n"
+        "Man kann 4 Arten von Cookies unterscheiden:\nUnerlässliche Cookies\n"
+        "Diese Cookies sind nötig, um grundlegende Funktionen der Website sicherzustellen, zum Beispiel den Warenkorb.\n"
+    )
+    titles = [h.title for h in clean_policy(original).headings]
+    assert titles[0].startswith("#### 6. Outre le chercheur")  # 120 characters: still a Markdown heading
+    assert "Unerlässliche Cookies" in titles  # a title over running text, even after a colon line
+    for content in ("Berliner Institut für Gesundheitsforschung", "Anna-Louisa-Karsch-Str. 2", "10178 Berlin",
+                    "Telefonnr.: +49 30 13889-0"):
+        assert content not in titles
+    units = [original[s:e] for c in chunk_policy("x", original, "de") for s, e in c.units]
+    # the introduction and the address it introduces are cited together
+    assert any(u.startswith("Sollten Sie Fragen") and u.endswith("Telefonnr.: +49 30 13889-0") for u in units)
+
+
+def test_inline_html_tags_are_not_text():
+    original = ("Les données relatives à l’étude seront traitées conformément au Règlement général <sup>[1]</sup>.\n\n"
+                "<small>[1] Le Règlement général sur la protection des données.</small>\n")
+    cleaned = clean_policy(original)
+    assert "<small>" not in cleaned.text and "</small>" not in cleaned.text and "<sup>" not in cleaned.text
+    _check_map(original, cleaned)
+    units = [original[s:e] for c in chunk_policy("x", original, "fr") for s, e in c.units]
+    assert "[1] Le Règlement général sur la protection des données." in units
+
+
+def test_introduced_block_is_not_cut_from_its_introduction():
+    lines = ["Dit is een gewone zin over de verwerking van persoonsgegevens door de organisatie." for _ in range(6)]
+    original = "\n".join(lines + ["Neem contact op met onze functionaris voor gegevensbescherming:",
+                                  "Stichting Voorbeeld", "Postbus 12", "1000 AA Amsterdam", "privacy@voorbeeld.nl"])
+    chunks = chunk_policy("x", original, "nl", max_tokens=110)
+    block = [c for c in chunks if "Postbus 12" in c.text]
+    assert len(block) == 1 and "functionaris voor gegevensbescherming:" in block[0].text
+    for c in chunks:
+        assert original[c.start:c.end] == c.text and count_tokens(c.clean) <= 110
