@@ -6,6 +6,7 @@ chunks. New collections are written aside; the manifest switch at the end is the
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -27,6 +28,19 @@ log = logging.getLogger("plainpolicy.index")
 METADATA_FILE = "policies.json"
 ADD_BATCH = 256  # records per Chroma add: fewer round trips to a server
 MANIFEST_VERSION = 3  # 3: evidence units and section titles are embedded at build time
+
+
+def _pipeline_fingerprint() -> str:
+    """The code that turns a file into chunks and citable units: when it changes, an index built by
+    the old code is re-chunked at the next build (vectors of unchanged texts are reused)."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("load.py", "clean.py", "chunk.py", "tokens.py", "language.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+PIPELINE = _pipeline_fingerprint()
 
 
 @dataclass
@@ -103,6 +117,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         if item.owner:  # an upload: listed only for the browser session that made it
             companies[p.company]["owner"] = item.owner
     if (old and old.get("version") == MANIFEST_VERSION and old.get("embedders") == names and old.get("chunk_tokens") == settings.chunk_tokens
+            and old.get("pipeline") == PIPELINE
             and {c: v["sha256"] for c, v in old["companies"].items()} == {c: v["sha256"] for c, v in companies.items()}
             and all(n in store.collection_names() for n in old["collections"].values())):
         report.unchanged = True
@@ -182,7 +197,7 @@ def build_index(settings: Settings, policies_dir: Path | None = None, progress: 
         store.put_source(p.sha256, p.text)
     manifest = {
         "version": MANIFEST_VERSION, "build": build_id, "embedders": names, "collections": collections,
-        "chunk_tokens": settings.chunk_tokens, "companies": companies, "files": digest, "skipped": skipped,
+        "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE, "companies": companies, "files": digest, "skipped": skipped,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     store.write_manifest(manifest)  # the switch: readers see the new index from here on
@@ -223,7 +238,7 @@ def _unchanged_files(settings: Settings, digest: str | None, warn) -> BuildRepor
     store, old = open_for_build(settings, warn)
     if not (old and old.get("files") == digest and old.get("version") == MANIFEST_VERSION
             and old.get("embedders") == embedder_names(settings.embedder)
-            and old.get("chunk_tokens") == settings.chunk_tokens
+            and old.get("chunk_tokens") == settings.chunk_tokens and old.get("pipeline") == PIPELINE
             and all(n in store.collection_names() for n in old["collections"].values())):
         return None
     report = BuildReport(skipped=list(old.get("skipped", [])), unchanged=True, policies=len(old["companies"]))

@@ -1,16 +1,16 @@
 """Language-neutral privacy concepts ("retention", "delete", "sell"...) found in a text.
 
-The thesaurus (rag/thesaurus.json) maps nl/fr/en/de vocabulary to concepts. Concepts serve twice:
+The thesaurus (rag/data/thesaurus.json, read by rag/lexicon.py's one loader) maps nl/fr/en/de vocabulary to concepts. Concepts serve twice:
 as extra BM25 terms on both sides, so "How long do you keep my data?" meets "bewaartermijn"; and as
 the test of silence: a question about a topic the retrieved passages never mention is not answered.
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
+
+from .lexicon import data_file
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
 
@@ -23,7 +23,7 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _thesaurus() -> dict:
-    return json.loads((Path(__file__).with_name("thesaurus.json")).read_text(encoding="utf-8"))
+    return data_file("thesaurus")
 
 
 @lru_cache(maxsize=1)

@@ -71,14 +71,39 @@ def _starts(key: str, language: str) -> re.Pattern:
     return re.compile(r"^\s*(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE) if words else re.compile(r"$^")
 
 
+def _main_clause(question: str, language: str) -> str:
+    """The question proper: after a leading condition ("If I delete my account, do my comments ...")."""
+    q = question.strip()
+    opener = lexicon().get("leading_clause_words", {}).get(language, [])
+    if opener and "," in q and re.match(r"^\W*(" + "|".join(re.escape(w) for w in opener) + r")(?![\w-])", q, re.IGNORECASE):
+        return q.split(",", 1)[1].strip()
+    return q
+
+
+def _opens_with_question_word(clause: str, language: str) -> bool:
+    words = lexicon()["question_words"].get(language, [])
+    if not words:
+        return False
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    # first, or after one short preposition: "Met wie delen jullie ...?", "An wen ...?", "À qui ...?"
+    # (not further: "Les informations que je vous envoie sont-elles chiffrées ?" asks yes or no)
+    words_of = clause.lower().split()
+    heads = [" ".join(words_of[:2])] + ([" ".join(words_of[1:3])] if words_of and len(words_of[0]) <= 4 else [])
+    return any(re.match(rf"^\W*({body})(?![\w-])", h) for h in heads)
+
+
 def is_yes_no_question(question: str, language: str) -> bool:
-    if _starts("yes_no_starts", language).search(question):
+    """A question answered by yes or no. In Dutch and German such a question opens with its verb, and
+    an open one with a question word, so a question that opens with no question word is yes/no; English
+    opens it with an auxiliary; French inverts ("Vendez-vous ... ?", "est-ce que") or asks by its "?"."""
+    clause = _main_clause(question, language)
+    if _opens_with_question_word(clause, language):
+        return False
+    if _starts("yes_no_starts", language).search(clause):
         return True
-    inverted = lexicon()["inverted_yes_no"].get(language)
-    if inverted:  # French inversion ("Vendez-vous ... ?") unless a question word leads
-        head = question.strip().lower().split("?")[0][:40]
-        words = lexicon()["question_words"].get(language, [])
-        return bool(re.search(inverted, head)) and not head.startswith(tuple(words))
+    asks = clause.rstrip().endswith(("?", "？"))
+    if language in ("nl", "de", "fr"):
+        return asks
     return False
 
 
