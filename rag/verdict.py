@@ -26,7 +26,9 @@ NEGATION_WINDOW = 6  # words between a negation and the word carrying the asked 
 VERDICT_FEATURES = [
     "yes_no", "about_reader", "q_negated", "q_keys",
     "s1", "gap12", "cover1", "keys1", "neg_near1", "neg_any1", "exception1", "condition1",
+    "consent1", "legal1", "modal1",
     "cover_max", "keys_max", "neg_near_top", "neg_any_top", "exception_top", "condition_top",
+    "consent_top", "legal_top", "modal_top",
     "neg_near_covered", "concept1", "d_unit1",
 ]
 
@@ -61,6 +63,9 @@ def verdict_features(question: str, language: str, texts: list[str], features: n
             "neg_any": float(bool(word_pattern("negation_words").search(fold(text)))),
             "exception": float(bool(word_pattern("exception_words").search(text))),
             "condition": float(bool(word_pattern("condition_words").search(text))),
+            "consent": float(bool(word_pattern("consent_words").search(text))),
+            "legal": float(bool(word_pattern("legal_duty_words").search(text))),
+            "modal": float(bool(word_pattern("modal_words").search(text))),
             "concept": float(features[i, col["concept"]]), "d_unit": float(features[i, col["d_unit"]]),
         })
     if not rows:
@@ -75,8 +80,10 @@ def verdict_features(question: str, language: str, texts: list[str], features: n
         "s1": float(s[0]), "gap12": float(s[0] - s[1]) if len(s) > 1 else 0.0,
         "cover1": first["cover"], "keys1": first["keys"], "neg_near1": first["neg_near"], "neg_any1": first["neg_any"],
         "exception1": first["exception"], "condition1": first["condition"],
+        "consent1": first["consent"], "legal1": first["legal"], "modal1": first["modal"],
         "cover_max": top_of("cover"), "keys_max": top_of("keys"), "neg_near_top": top_of("neg_near"),
         "neg_any_top": top_of("neg_any"), "exception_top": top_of("exception"), "condition_top": top_of("condition"),
+        "consent_top": top_of("consent"), "legal_top": top_of("legal"), "modal_top": top_of("modal"),
         "neg_near_covered": max(r["neg_near"] * r["keys"] for r in rows),
         "concept1": first["concept"], "d_unit1": first["d_unit"],
     }

@@ -102,7 +102,11 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print
         # our own gold (checked by scripts/data/check_extra.py): open and yes/no questions
         for path, store, policies in ((data / "extra_train.jsonl", "policyqa", "policyqa-dev"),
                                       (data / "extra_yesno_policyqa.jsonl", "policyqa", "policyqa-dev"),
-                                      (data / "extra_yesno_multilingual.jsonl", "multilingual", "train-multilingual")):
+                                      (data / "extra_yesno_multilingual.jsonl", "multilingual", "train-multilingual"),
+                                      # questions no privacy policy answers (off topic, or about the
+                                      # company but not its privacy): users ask them, and the policy is silent
+                                      (data / "extra_offtopic_policyqa.jsonl", "policyqa", "policyqa-dev"),
+                                      (data / "extra_offtopic_multilingual.jsonl", "multilingual", "train-multilingual")):
             if path.exists():
                 gold_sets.append(("extra", path, _store(store, EVAL / policies / "policies", cache)))
     for name, path, retriever in gold_sets:

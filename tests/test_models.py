@@ -76,3 +76,19 @@ def test_the_second_embedder_feeds_the_ranker_and_one_embedder_still_works(sampl
     assert np.isnan(X1[:, alt]).all()  # missing, as the ranker was trained to expect
     answer = rag.ask("sensus", question, settings=one_settings, backend="extractive")
     assert answer.status == "answered" and any(durations(c.text) for c in answer.citations[:3])
+
+
+def test_yes_no_questions_by_their_structure():
+    from rag.lexicon import is_yes_no_question
+
+    yes_no = [("nl", "Verstrekken jullie mijn gegevens aan derden?"), ("nl", "Sturen jullie mij een nieuwsbrief?"),
+              ("de", "Bindet ihr Social-Media-Plugins auf eurer Website ein?"), ("de", "Werden über mich automatisierte Entscheidungen getroffen?"),
+              ("fr", "Les informations que je vous envoie sont-elles chiffrées ?"), ("fr", "Est-ce que je peux retirer mon consentement ?"),
+              ("fr", "Vous vendez mes données ?"), ("en", "If I delete my account, do my comments disappear too?"),
+              ("en", "Do you sell my data?"), ("nl", "Als ik mijn account opzeg, bewaren jullie dan mijn gegevens?")]
+    open_ = [("nl", "Met wie delen jullie mijn gegevens?"), ("nl", "Hoe lang bewaren jullie mijn gegevens?"),
+             ("de", "In welchem Land werden meine Daten gespeichert?"), ("de", "An wen kann ich mich wenden?"),
+             ("fr", "À quoi servent les pixels invisibles ?"), ("fr", "Combien de temps conservez-vous mes données ?"),
+             ("en", "How long do you keep my data?"), ("en", "Who is the data controller?")]
+    assert all(is_yes_no_question(q, lang) for lang, q in yes_no), [q for lang, q in yes_no if not is_yes_no_question(q, lang)]
+    assert not any(is_yes_no_question(q, lang) for lang, q in open_), [q for lang, q in open_ if is_yes_no_question(q, lang)]
