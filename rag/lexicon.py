@@ -2,7 +2,7 @@
 
 What is learned (ranking, answerability, verdicts) lives in rag/models/; what remains hand-written
 is small, per language, and kept as data: which words make a question a "how long" question, how
-yes/no questions open, and the words rag/facts.py, rag/factcheck.py, rag/polarity.py and rag/verify.py read facts and polarity by
+yes/no questions open, and the words rag/facts.py, rag/factcheck.py, rag/polarity.py, rag/typed.py and rag/verify.py read facts and polarity by
 (number words, time units, months, negations, abbreviations). Everything here is read from the JSON file; no module keeps its own lists.
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from .concepts import fold, question_concepts
 from .facts import Duration, dates, durations, emails
-from .lexicon import data_file, expected_facts
+from .lexicon import data_file, every_language, expected_facts
 from .schema import Citation
 
 MAX_ITEMS = 6  # a direct answer names at most this many facts; the quotes hold the rest
@@ -220,7 +220,8 @@ def _clause(text: str, d: Duration) -> tuple[int, int]:
     at = text.find(d.text)
     if at < 0:
         return 0, len(text)
-    left = max(text.rfind(sep, 0, at) for sep in (";", ". ", "\n", ", en ", ", and ", ", et "))
+    joiners = [f", {w} " for w in every_language("clause_joiners")]
+    left = max(text.rfind(sep, 0, at) for sep in (";", ". ", "\n", *joiners))
     rights = [i for i in (text.find(sep, at) for sep in (";", ". ", "\n")) if i >= 0]
     return left + 1, (min(rights) if rights else len(text))
 

@@ -23,6 +23,10 @@ from .lexicon import is_about_reader, is_yes_no_question, word_pattern
 VERDICTS = ("yes", "no", "conditional")
 TOP = 3
 NEGATION_WINDOW = 6  # words between a negation and the word carrying the asked act
+# the kinds of words a unit is flagged for (feature prefix -> rag/data/lexicon.json entry); each gives
+# a feature of the best unit (exception1, ...) and of the three best (exception_top, ...)
+WORD_KINDS = {"exception": "exception_words", "condition": "condition_words", "consent": "consent_words",
+              "legal": "legal_duty_words", "modal": "modal_words"}
 VERDICT_FEATURES = [
     "yes_no", "about_reader", "q_negated", "q_keys",
     "s1", "gap12", "cover1", "keys1", "neg_near1", "neg_any1", "exception1", "condition1",
@@ -61,11 +65,7 @@ def verdict_features(question: str, language: str, texts: list[str], features: n
             "keys": len(keys & own) / len(keys) if keys else 0.0,
             "neg_near": float(_negated_near(words, carries)),
             "neg_any": float(bool(word_pattern("negation_words").search(fold(text)))),
-            "exception": float(bool(word_pattern("exception_words").search(text))),
-            "condition": float(bool(word_pattern("condition_words").search(text))),
-            "consent": float(bool(word_pattern("consent_words").search(text))),
-            "legal": float(bool(word_pattern("legal_duty_words").search(text))),
-            "modal": float(bool(word_pattern("modal_words").search(text))),
+            **{kind: float(bool(word_pattern(entry).search(text))) for kind, entry in WORD_KINDS.items()},
             "concept": float(features[i, col["concept"]]), "d_unit": float(features[i, col["d_unit"]]),
         })
     if not rows:
@@ -79,11 +79,10 @@ def verdict_features(question: str, language: str, texts: list[str], features: n
         "q_negated": float(_negated_near(_words(question), carries)), "q_keys": float(len(key_concepts(q_concepts))),
         "s1": float(s[0]), "gap12": float(s[0] - s[1]) if len(s) > 1 else 0.0,
         "cover1": first["cover"], "keys1": first["keys"], "neg_near1": first["neg_near"], "neg_any1": first["neg_any"],
-        "exception1": first["exception"], "condition1": first["condition"],
-        "consent1": first["consent"], "legal1": first["legal"], "modal1": first["modal"],
+        **{f"{kind}1": first[kind] for kind in WORD_KINDS},
         "cover_max": top_of("cover"), "keys_max": top_of("keys"), "neg_near_top": top_of("neg_near"),
-        "neg_any_top": top_of("neg_any"), "exception_top": top_of("exception"), "condition_top": top_of("condition"),
-        "consent_top": top_of("consent"), "legal_top": top_of("legal"), "modal_top": top_of("modal"),
+        "neg_any_top": top_of("neg_any"),
+        **{f"{kind}_top": top_of(kind) for kind in WORD_KINDS},
         "neg_near_covered": max(r["neg_near"] * r["keys"] for r in rows),
         "concept1": first["concept"], "d_unit1": first["d_unit"],
     }
