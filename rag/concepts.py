@@ -87,7 +87,7 @@ def _phrases() -> tuple[re.Pattern | None, dict[str, set[str]]]:
 
 def concepts_in(text: str) -> set[str]:
     found: set[str] = set()
-    text = fold(text)
+    text = fold(text).replace("ß", "ss")  # the thesaurus writes "ausserhalb"; NFKD keeps "ß"
     pattern, phrases = _phrases()
     if pattern is not None:
         for m in pattern.finditer(text):

@@ -30,7 +30,7 @@ FEATURES = [
     "d_title", "d_title_z", "has_title",
     "d_chunk", "d_chunk_z", "d_chunk_gap", "d_para", "d_para_z", "d_para_gap", "bm25_para", "bm25_para_rank",
     "bm25_unit", "bm25_unit_rank", "bm25_chunk", "bm25_chunk_rank",
-    "lexical", "concept", "key_own", "key_ctx", "q_keys", "q_concepts",
+    "lexical", "concept", "key_own", "key_ctx", "key_frac", "key_policy", "q_keys", "q_concepts",
     "exp_duration", "has_duration", "exp_date", "has_date", "exp_email", "has_email", "exp_list", "is_list",
     "fact_match", "position", "log_len", "log_units", "cross_language", "yes_no",
     # the other embedders (mean of their similarities); missing (NaN) when only one is configured:
@@ -250,6 +250,11 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
     concept = np.array([_overlap(q.keys, q_other, o, c) for o, c in zip(table.own, table.context)])
     key_own = np.array([1.0 if q.keys & o else 0.0 for o in table.own])
     key_ctx = np.array([1.0 if q.keys & c else 0.0 for c in table.context])
+    # the share of the question's key topics a unit names, and that the whole policy names anywhere:
+    # a question about a DPO is not answered by a contact line when the policy never names a DPO
+    key_frac = np.array([len(q.keys & o) / len(q.keys) if q.keys else 0.0 for o in table.own])
+    named = set().union(*table.own, *table.context) if q.keys else set()
+    key_policy = len(q.keys & named) / len(q.keys) if q.keys else 0.0
     exp = {k: float(k in q.expects) for k in ("duration", "date", "email", "list")}
     fact_match = np.clip(exp["duration"] * table.has_duration + exp["date"] * table.has_date
                          + exp["email"] * table.has_email + exp["list"] * table.is_list, 0, 1)
@@ -278,6 +283,7 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
         "d_para": d_para, "d_para_z": dp_z, "d_para_gap": dp_gap, "bm25_para": bm25_para, "bm25_para_rank": bp_rank,
         "bm25_unit": bm25_unit, "bm25_unit_rank": bu_rank, "bm25_chunk": bm25_chunk, "bm25_chunk_rank": bk_rank,
         "lexical": lexical, "concept": concept, "key_own": key_own, "key_ctx": key_ctx,
+        "key_frac": key_frac, "key_policy": const(key_policy),
         "q_keys": const(len(q.keys)), "q_concepts": const(len(q.concepts)),
         "exp_duration": const(exp["duration"]), "has_duration": table.has_duration,
         "exp_date": const(exp["date"]), "has_date": table.has_date,

@@ -57,7 +57,7 @@ TOP = 3
 ANSWERABILITY_FEATURES = [
     "s1", "s2", "s3", "gap12", "s1_minus_median", "s1_z",
     "d_unit_max", "d_unit_top", "d_ctx_top", "bm25_unit_top", "lexical_top", "concept_top", "key_own_top3",
-    "key_ctx_top3", "q_keys", "q_concepts", "fact_match_top3", "exp_any", "cross_language", "yes_no",
+    "key_ctx_top3", "key_frac_top3", "key_policy", "q_keys", "q_concepts", "fact_match_top3", "exp_any", "cross_language", "yes_no",
 ]
 
 
@@ -79,6 +79,7 @@ def answerability_features(features: np.ndarray, scores: np.ndarray) -> np.ndarr
         "d_ctx_top": float(f["d_ctx"][top[0]]), "bm25_unit_top": float(f["bm25_unit"][top[0]]),
         "lexical_top": float(f["lexical"][top[0]]), "concept_top": float(f["concept"][top].max()),
         "key_own_top3": float(f["key_own"][top].max()), "key_ctx_top3": float(f["key_ctx"][top].max()),
+        "key_frac_top3": float(f["key_frac"][top].max()), "key_policy": float(f["key_policy"][0]),
         "q_keys": float(f["q_keys"][0]), "q_concepts": float(f["q_concepts"][0]),
         "fact_match_top3": float(f["fact_match"][top].max()),
         "exp_any": float(max(f["exp_duration"][0], f["exp_date"][0], f["exp_email"][0], f["exp_list"][0])),

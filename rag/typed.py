@@ -68,7 +68,9 @@ def vocab_hits(group: str, text: str) -> list[tuple[str, int, int]]:
     folded = fold(text)
     hits = []
     for item, spec in _spec()["vocab"][group].items():
-        spans = [s for term in spec["terms"] for s in _matches(fold(term), folded)]
+        # German writes "außerhalb" and "ausserhalb" (fold keeps "ß", so that positions stay the same)
+        spans = [s for term in spec["terms"] for t in {fold(term), fold(term).replace("ss", "ß")}
+                 for s in _matches(t, folded)]
         if spans:
             start, end = min(spans)
             hits.append((item, start, end))

@@ -81,7 +81,7 @@ def fit_ranker(train: list[Question], cols: list[int] | None = None):
     return model.booster_
 
 
-def load_questions(cache: Path, features_cache: str | None) -> list[Question]:
+def load_questions(cache: Path, features_cache: str | None, sets: tuple) -> list[Question]:
     """The training questions with their features; with --features-cache, computed once and reused
     while rag/features.py's FEATURES stay the same (delete the file after changing how one is computed)."""
     import pickle
@@ -90,14 +90,14 @@ def load_questions(cache: Path, features_cache: str | None) -> list[Question]:
     if path and path.exists():
         saved = pickle.loads(path.read_bytes())  # our own file, written below
         if saved["features"] == FEATURES:
-            return saved["questions"]
+            return [q for q in saved["questions"] if q.set in sets]
         if set(FEATURES) <= set(saved["features"]):  # features were left out since: take the others
             cols = [saved["features"].index(name) for name in FEATURES]
             for q in saved["questions"]:
                 q.features = q.features[:, cols]
-            return saved["questions"]
+            return [q for q in saved["questions"] if q.set in sets]
         print(f"{path}: other features than rag/features.py computes; computing them again")
-    questions = load_sets(cache)
+    questions = load_sets(cache, sets)
     if path:
         path.write_bytes(pickle.dumps({"features": FEATURES, "questions": questions}))
     return questions
@@ -108,7 +108,7 @@ def ranking_figures(questions: list[Question], scores: dict[str, np.ndarray]) ->
     pqa = [q for q in questions if q.set == "policyqa"]
     if pqa:  # as `rag search --k 10` returns them: paragraphs, each scored by its best unit
         out["policyqa_ndcg@10"] = round(float(np.mean([segment_ndcg(q, scores[q.id]) for q in pqa])), 3)
-    for name in ("multilingual", "extra"):
+    for name in ("multilingual", "extra", "card"):
         qs = [q for q in questions if q.set == name and q.answerable and q.labels.sum() > 0]
         if qs:
             out[f"{name}_hit@3"] = round(float(np.mean([q.labels[np.argsort(-scores[q.id])[:3]].max() for q in qs])), 3)
@@ -141,6 +141,8 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--features-cache", help="a file to keep the computed features in, and reuse")
     ap.add_argument("--cv-only", action="store_true", help="print the cross-validated figures; write no model")
+    ap.add_argument("--sets", default="policyqa,multilingual,extra,card",
+                    help="comma-separated training sets (an experiment; with --cv-only)")
     ap.add_argument("--without", default="", help="comma-separated features the ranker leaves out (with --cv-only)")
     args = ap.parse_args(argv)
     without = [w for w in args.without.split(",") if w]
@@ -151,7 +153,10 @@ def main(argv=None) -> int:
         ap.error(f"unknown features: {sorted(unknown)}")
     cols = [i for i, name in enumerate(FEATURES) if name not in without] if without else None
     started = time.time()
-    questions = load_questions(Path(args.cache), args.features_cache)
+    sets = tuple(x for x in args.sets.split(",") if x)
+    if set(sets) != {"policyqa", "multilingual", "extra", "card"} and not args.cv_only:
+        ap.error("--sets is an experiment: the models are trained on every set; add --cv-only")
+    questions = load_questions(Path(args.cache), args.features_cache, sets)
     print(f"{len(questions)} questions, {len({q.company for q in questions})} policies "
           f"({time.time() - started:.0f} s to index and compute features)")
     splits = folds(questions, args.folds)
@@ -211,6 +216,9 @@ def main(argv=None) -> int:
         "brier": round(float(np.mean((probs - y) ** 2)), 3),
         "auc": round(float(roc_auc_score(y, probs)), 3),
     }
+    sets = np.array([q.set for q in gold] * 2)
+    metrics["answerability_cv"]["accuracy_by_set"] = {
+        name: round(float(np.mean(pred[sets == name] == y[sets == name])), 3) for name in sorted(set(sets))}
     print("answerability, cross-validated:", metrics["answerability_cv"])
     if not args.cv_only:
         scaler, model = fit_logistic(A, y, C=ANSWERABILITY_C)

@@ -6,6 +6,8 @@ Sets (never newpolicies-dev, which is kept for reporting):
 - multilingual: ../shared/eval/train-multilingual, nl/fr/de/en, relevant = holds an evidence string.
 - extra: scripts/data/extra_*.jsonl, our own multilingual questions (open and yes/no) over the
   policyqa-dev and train-multilingual policies.
+- card: the fact card's questions over the same policies, labelled stated / not_stated per item
+  (scripts/data/card_labels/).
 """
 from __future__ import annotations
 
@@ -75,7 +77,7 @@ def _segment_labels(spans, relevant_segments) -> np.ndarray:
     return np.array([1.0 if any(s < e2 and e > s2 for s2, e2 in relevant_segments) else 0.0 for s, e in spans])
 
 
-def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print) -> list[Question]:
+def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra", "card"), log=print) -> list[Question]:
     out: list[Question] = []
     if "policyqa" in sets:
         root = EVAL / "policyqa-dev"
@@ -106,9 +108,14 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print
                                       # questions no privacy policy answers (off topic, or about the
                                       # company but not its privacy): users ask them, and the policy is silent
                                       (data / "extra_offtopic_policyqa.jsonl", "policyqa", "policyqa-dev"),
-                                      (data / "extra_offtopic_multilingual.jsonl", "multilingual", "train-multilingual")):
+                                      (data / "extra_offtopic_multilingual.jsonl", "multilingual", "train-multilingual"),
+                                      # privacy questions the policy is silent on
+                                      (data / "extra_unanswerable_policyqa.jsonl", "policyqa", "policyqa-dev"),
+                                      (data / "extra_unanswerable_multilingual.jsonl", "multilingual", "train-multilingual")):
             if path.exists():
                 gold_sets.append(("extra", path, _store(store, EVAL / policies / "policies", cache)))
+    if "card" in sets:
+        out.extend(card_questions(cache, log))
     for name, path, retriever in gold_sets:
         n = 0
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -126,6 +133,41 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra"), log=print
             out.append(q)
             n += 1
         log(f"{name} ({path.name}): {n} questions")
+    return out
+
+
+CARD_LANGUAGES = ("en", "nl", "fr", "de")
+
+
+def card_questions(cache: Path, log=print) -> list[Question]:
+    """The fact card's 19 questions (rag/data/card_items.json) asked of the training policies, labelled
+    item by item (scripts/data/card_labels/*.jsonl, checked by check_card_labels.py): `stated` with
+    its evidence, or `not_stated`, the questions a card asks of every policy and most policies are
+    silent on some of. Each (policy, item) is asked in two languages, rotated over the items so
+    that every language asks every item somewhere."""
+    definition = json.loads((PROJECT / "rag" / "data" / "card_items.json").read_text(encoding="utf-8"))
+    items = {it["id"]: (k, it) for k, it in enumerate(definition["items"])}
+    out = []
+    for path in sorted((PROJECT / "scripts" / "data" / "card_labels").glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        companies = sorted({r["company"] for r in rows})
+        policies = "policyqa-dev" if path.stem.startswith("p") else "train-multilingual"
+        store = "policyqa" if policies == "policyqa-dev" else "multilingual"
+        retriever = _store(store, EVAL / policies / "policies", cache)
+        for r in rows:
+            k, item = items[r["item"]]
+            c = companies.index(r["company"])
+            for lang in (CARD_LANGUAGES[(k + c) % 4], CARD_LANGUAGES[(k + c + 2) % 4]):
+                g = {"id": f"card-{r['company']}-{r['item']}-{lang}", "company": r["company"], "lang": lang,
+                     "question": item["question"][lang], "answerable": r["status"] == "stated",
+                     "evidence": r["evidence"]}
+                q = _featurise(retriever, Question("card", g["id"], f"{store}/{r['company']}", r["company"],
+                                                   g["question"], lang, g["answerable"], None, gold=g))
+                q.labels = _evidence_labels(q.texts, g["evidence"])
+                if q.answerable and not q.labels.any():
+                    log(f"  {g['id']}: no unit holds its evidence {g['evidence']!r}")
+                out.append(q)
+        log(f"card ({path.name}): {len(rows)} items")
     return out
 
 
