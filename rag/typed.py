@@ -100,15 +100,16 @@ def _whole_words(text: str, start: int, end: int) -> str:
 _WORD = re.compile(r"[\w&][\w&.'-]*")
 
 
-def names_in(text: str, language: str) -> list[str]:
+def names_in(text: str, language: str, organisations_only: bool = False) -> list[str]:
     """Proper names written in a sentence: runs of capitalised words (with connectors inside),
     never a run of only ordinary words; in German a run needs an organisation word, an acronym or
-    inner capitals, since every noun is capitalised there."""
+    inner capitals, since every noun is capitalised there. `organisations_only` asks that of every
+    language: "Liechtenstein of IJsland" is a name, but not one that answers "which data ...?"."""
     spec = _spec()["names"]
     not_names = set(spec["not_names"])
     connectors = set(spec["connectors"])
     org_words = {fold(o) for o in spec["org_words"]}
-    legal_forms = {fold(o) for o in spec["legal_forms"]}
+    legal_forms = {fold(o).rstrip(".") for o in spec["legal_forms"]}  # words are read without their last dot
     skip = {fold(o) for o in spec["not_a_name"]}
     words = [(m.group(0).rstrip(".'-") or m.group(0), m.start()) for m in _WORD.finditer(text)]
     runs, current = [], []
@@ -147,7 +148,7 @@ def names_in(text: str, language: str) -> list[str]:
         marked = _marked(ws, legal_forms) or (len(ws) > 1 and _marked(ws, org_words))
         if fold(" ".join(ws)) in skip:
             continue
-        if language == "de" or _is_german_text(text):
+        if organisations_only or language == "de" or _is_german_text(text):
             if not marked:
                 continue
         elif len(ws) == 1 and not marked:
@@ -161,7 +162,7 @@ def names_in(text: str, language: str) -> list[str]:
 
 def _marked(words: list[str], org_words: set[str]) -> bool:
     """An organisation word, an acronym ("CNIL") or inner capitals ("reCAPTCHA", "YouTube")."""
-    return bool({fold(w) for w in words} & org_words) or any(
+    return bool({fold(w).rstrip(".") for w in words} & org_words) or any(
         (len(w) >= 3 and w.isupper() and w.isalpha()) or re.search(r"[a-z][A-Z]", w) for w in words)
 
 
@@ -246,8 +247,9 @@ def _fact_items(fact: str, citations: list[Citation], language: str) -> list[tup
         return [(e, c.n) for c in citations for e in emails(c.text)]
     if fact == "dates":
         return [(d, c.n) for c in citations for d in dates(c.text)[:1]]
-    if fact == "names":
-        return [(n, c.n) for c in citations for n in names_in(c.text, c.language or language)[:MAX_NAMES]]
+    if fact in ("names", "organisations"):
+        return [(n, c.n) for c in citations
+                for n in names_in(c.text, c.language or language, fact == "organisations")[:MAX_NAMES]]
     if fact.startswith("vocab:"):
         group = fact.split(":", 1)[1]
         return [(_label(group, item, language, c.text, s, e), c.n) for c in citations
@@ -284,7 +286,7 @@ def typed_facts(question: str, language: str, citations: list[Citation], kind: s
     own = {fold(w) for w in re.findall(r"\w+", company_name)}
     for fact in _spec()["types"][kind]["facts"]:
         found = _fact_items(fact, citations, language)
-        if fact == "names":  # not a name already stated as another fact, nor (mostly) the company itself
+        if fact in ("names", "organisations"):  # not a name already stated as another fact, nor (mostly) the company itself
             found = [(n, i) for n, i in found if not any(fold(n) in fold(s) for s in stated)
                      and (kind in OWN_NAME_TYPES or not {fold(w) for w in re.findall(r"\w+", n)} <= own)]
         stated += [text for text, _ in found]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(PROJECT / "scripts"))
 from rag.features import FEATURES  # noqa: E402
 from rag.ranker import ANSWERABILITY_FEATURES, MODELS_DIR, answerability_features  # noqa: E402
 from rag.verdict import VERDICT_FEATURES, VERDICTS, verdict_features  # noqa: E402
-from train_data import Question, load_sets, segment_ndcg  # noqa: E402
+from train_data import SETS, Question, load_sets, segment_ndcg  # noqa: E402
 
 SEED = 7
 RANKER_PARAMS = dict(objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15,
@@ -89,12 +89,11 @@ def load_questions(cache: Path, features_cache: str | None, sets: tuple) -> list
     path = Path(features_cache) if features_cache else None
     if path and path.exists():
         saved = pickle.loads(path.read_bytes())  # our own file, written below
-        if saved["features"] == FEATURES:
-            return [q for q in saved["questions"] if q.set in sets]
-        if set(FEATURES) <= set(saved["features"]):  # features were left out since: take the others
-            cols = [saved["features"].index(name) for name in FEATURES]
-            for q in saved["questions"]:
-                q.features = q.features[:, cols]
+        if set(FEATURES) <= set(saved["features"]):  # the same, or features were left out since
+            if saved["features"] != FEATURES:
+                cols = [saved["features"].index(name) for name in FEATURES]
+                for q in saved["questions"]:
+                    q.features = q.features[:, cols]
             return [q for q in saved["questions"] if q.set in sets]
         print(f"{path}: other features than rag/features.py computes; computing them again")
     questions = load_sets(cache, sets)
@@ -141,7 +140,7 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--features-cache", help="a file to keep the computed features in, and reuse")
     ap.add_argument("--cv-only", action="store_true", help="print the cross-validated figures; write no model")
-    ap.add_argument("--sets", default="policyqa,multilingual,extra,card",
+    ap.add_argument("--sets", default=",".join(SETS),
                     help="comma-separated training sets (an experiment; with --cv-only)")
     ap.add_argument("--without", default="", help="comma-separated features the ranker leaves out (with --cv-only)")
     args = ap.parse_args(argv)
@@ -154,7 +153,7 @@ def main(argv=None) -> int:
     cols = [i for i, name in enumerate(FEATURES) if name not in without] if without else None
     started = time.time()
     sets = tuple(x for x in args.sets.split(",") if x)
-    if set(sets) != {"policyqa", "multilingual", "extra", "card"} and not args.cv_only:
+    if set(sets) != set(SETS) and not args.cv_only:
         ap.error("--sets is an experiment: the models are trained on every set; add --cv-only")
     questions = load_questions(Path(args.cache), args.features_cache, sets)
     print(f"{len(questions)} questions, {len({q.company for q in questions})} policies "

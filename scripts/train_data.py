@@ -25,11 +25,14 @@ sys.path.insert(0, str(PROJECT))
 
 from index.build import build_index  # noqa: E402
 from index.settings import Settings  # noqa: E402
+from rag.card import card_items  # noqa: E402
 from rag.features import candidate_features, view_question  # noqa: E402
 from rag.language import detect_question_language  # noqa: E402
+from rag.lexicon import LANGUAGES  # noqa: E402
 from rag.retrieve import PolicyRetriever  # noqa: E402
 
 EVAL = PROJECT.parent / "shared" / "eval"
+SETS = ("policyqa", "multilingual", "extra", "card")
 
 
 @dataclass
@@ -77,7 +80,7 @@ def _segment_labels(spans, relevant_segments) -> np.ndarray:
     return np.array([1.0 if any(s < e2 and e > s2 for s2, e2 in relevant_segments) else 0.0 for s, e in spans])
 
 
-def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra", "card"), log=print) -> list[Question]:
+def load_sets(cache: Path, sets=SETS, log=print) -> list[Question]:
     out: list[Question] = []
     if "policyqa" in sets:
         root = EVAL / "policyqa-dev"
@@ -108,10 +111,7 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra", "card"), l
                                       # questions no privacy policy answers (off topic, or about the
                                       # company but not its privacy): users ask them, and the policy is silent
                                       (data / "extra_offtopic_policyqa.jsonl", "policyqa", "policyqa-dev"),
-                                      (data / "extra_offtopic_multilingual.jsonl", "multilingual", "train-multilingual"),
-                                      # privacy questions the policy is silent on
-                                      (data / "extra_unanswerable_policyqa.jsonl", "policyqa", "policyqa-dev"),
-                                      (data / "extra_unanswerable_multilingual.jsonl", "multilingual", "train-multilingual")):
+                                      (data / "extra_offtopic_multilingual.jsonl", "multilingual", "train-multilingual")):
             if path.exists():
                 gold_sets.append(("extra", path, _store(store, EVAL / policies / "policies", cache)))
     if "card" in sets:
@@ -121,22 +121,23 @@ def load_sets(cache: Path, sets=("policyqa", "multilingual", "extra", "card"), l
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
-            g = json.loads(line)
-            verdict = g.get("verdict") if g.get("type") == "yesno" else None
-            # the fold group is the policy, whichever file asks about it
-            group = f"{retriever.settings.store_dir.name}/{g['company']}"
-            q = _featurise(retriever, Question(name, g["id"], group, g["company"], g["question"], g["lang"],
-                                               bool(g["answerable"]), verdict, gold=g))
-            q.labels = _evidence_labels(q.texts, g.get("evidence", []))
-            if q.answerable and not q.labels.any():
-                log(f"  {g['id']}: no unit holds its evidence {g['evidence']!r}")
-            out.append(q)
+            out.append(_gold_question(name, json.loads(line), retriever, log))
             n += 1
         log(f"{name} ({path.name}): {n} questions")
     return out
 
 
-CARD_LANGUAGES = ("en", "nl", "fr", "de")
+def _gold_question(name: str, g: dict, retriever: PolicyRetriever, log=print) -> Question:
+    """One question of a gold file (design.md's shape), featurised and labelled by its evidence."""
+    verdict = g.get("verdict") if g.get("type") == "yesno" else None
+    # the fold group is the policy, whichever file asks about it
+    group = f"{retriever.settings.store_dir.name}/{g['company']}"
+    q = _featurise(retriever, Question(name, g["id"], group, g["company"], g["question"], g["lang"],
+                                       bool(g["answerable"]), verdict, gold=g))
+    q.labels = _evidence_labels(q.texts, g.get("evidence", []))
+    if q.answerable and not q.labels.any():
+        log(f"  {g['id']}: no unit holds its evidence {g['evidence']!r}")
+    return q
 
 
 def card_questions(cache: Path, log=print) -> list[Question]:
@@ -145,8 +146,7 @@ def card_questions(cache: Path, log=print) -> list[Question]:
     its evidence, or `not_stated`, the questions a card asks of every policy and most policies are
     silent on some of. Each (policy, item) is asked in two languages, rotated over the items so
     that every language asks every item somewhere."""
-    definition = json.loads((PROJECT / "rag" / "data" / "card_items.json").read_text(encoding="utf-8"))
-    items = {it["id"]: (k, it) for k, it in enumerate(definition["items"])}
+    items = {it["id"]: (k, it) for k, it in enumerate(card_items())}
     out = []
     for path in sorted((PROJECT / "scripts" / "data" / "card_labels").glob("*.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -157,16 +157,11 @@ def card_questions(cache: Path, log=print) -> list[Question]:
         for r in rows:
             k, item = items[r["item"]]
             c = companies.index(r["company"])
-            for lang in (CARD_LANGUAGES[(k + c) % 4], CARD_LANGUAGES[(k + c + 2) % 4]):
+            for lang in (LANGUAGES[(k + c) % 4], LANGUAGES[(k + c + 2) % 4]):
                 g = {"id": f"card-{r['company']}-{r['item']}-{lang}", "company": r["company"], "lang": lang,
                      "question": item["question"][lang], "answerable": r["status"] == "stated",
                      "evidence": r["evidence"]}
-                q = _featurise(retriever, Question("card", g["id"], f"{store}/{r['company']}", r["company"],
-                                                   g["question"], lang, g["answerable"], None, gold=g))
-                q.labels = _evidence_labels(q.texts, g["evidence"])
-                if q.answerable and not q.labels.any():
-                    log(f"  {g['id']}: no unit holds its evidence {g['evidence']!r}")
-                out.append(q)
+                out.append(_gold_question("card", g, retriever, log))
         log(f"card ({path.name}): {len(rows)} items")
     return out
 

@@ -86,6 +86,12 @@ def test_names_are_proper_names_not_capitalised_nouns():
     assert "URL" not in names_in("We collect the URL of the page.", "en")
 
 
+def test_which_question_of_no_other_type_names_organisations_not_places():
+    text = "Wij delen gegevens met Acme Hosting B.V. en bewaren ze in Liechtenstein of IJsland."
+    assert "Liechtenstein of IJsland" in names_in(text, "nl")
+    assert names_in(text, "nl", organisations_only=True) == ["Acme Hosting B.V"]
+
+
 def test_no_fact_of_the_asked_kind_points_at_the_quotes_without_a_verdict(sample_store):
     answer = rag.ask("sensus", "Verkaufen Sie meine Daten?", settings=sample_store, backend="extractive")
     if answer.verdict is None:

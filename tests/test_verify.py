@@ -243,8 +243,10 @@ def test_common_words_are_not_read_as_privacy_topics():
     assert "security" not in concepts_in("sur base de vos intérêts; make sure")
     assert "transfer_abroad" not in concepts_in("your data is transferred to the buyer of the company")
     assert "transfer_abroad" in concepts_in("Do you transfer my data outside the EU?")
-    assert "object" in concepts_in("Can I limit the use of my data?")
-    assert "object" not in concepts_in("There is no time limit.")
+    # restriction of processing (Art. 18) is its own concept, no longer a kind of objection
+    assert "restriction" in concepts_in("Can I limit the use of my data?")
+    assert "object" not in concepts_in("Can I limit the use of my data?")
+    assert "restriction" not in concepts_in("There is no time limit.")
 
 
 def test_an_answer_that_stops_at_a_colon_is_refused():
