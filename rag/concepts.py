@@ -72,6 +72,23 @@ def word_concepts(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _split_verbs() -> list[tuple[str, re.Pattern]]:
+    """Dutch and German separable verbs: "Wir geben Ihre Daten nicht weiter" is "weitergeben",
+    "wij geven uw gegevens niet door" is "doorgeven". A form of the verb, then its particle later
+    in the same clause (no sentence or clause mark between, at most SPLIT_WINDOW characters)."""
+    out = []
+    for concept, spec in _thesaurus()["concepts"].items():
+        for verb in spec.get("split_verbs", ()):
+            forms = "|".join(re.escape(fold(f)) for f in verb["forms"])
+            particle = re.escape(fold(verb["particle"]))
+            out.append((concept, re.compile(rf"\b(?:{forms})\b[^.;:!?\n]{{0,{SPLIT_WINDOW}}}?\b{particle}\b")))
+    return out
+
+
+SPLIT_WINDOW = 80
+
+
+@lru_cache(maxsize=1)
 def _phrases() -> tuple[re.Pattern | None, dict[str, set[str]]]:
     """Multi-word terms ("data protection officer"): matched first, their words then not one by one."""
     table: dict[str, set[str]] = {}
@@ -87,7 +104,11 @@ def _phrases() -> tuple[re.Pattern | None, dict[str, set[str]]]:
 
 def concepts_in(text: str) -> set[str]:
     found: set[str] = set()
-    text = fold(text).replace("ß", "ss")  # the thesaurus writes "ausserhalb"; NFKD keeps "ß"
+    # the thesaurus writes "ausserhalb" (NFKD keeps "ß") and "l'ue" with a straight apostrophe
+    text = fold(text).replace("ß", "ss").replace("\u2019", "'")
+    for concept, split_verb in _split_verbs():
+        if concept not in found and split_verb.search(text):
+            found.add(concept)
     pattern, phrases = _phrases()
     if pattern is not None:
         for m in pattern.finditer(text):

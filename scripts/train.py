@@ -241,7 +241,7 @@ def main(argv=None) -> int:
             vprobs[te, classes.index(c)] = p[:, ci]
     answered_mask = np.array([a for _, a in yn])
     best = None
-    for t in np.round(np.arange(0.4, 0.96, 0.01), 2):
+    for t in np.round(np.arange(0.4, 1.0, 0.01), 2):
         guess = [classes[int(np.argmax(p))] if p.max() >= t and a else "none" for p, a in zip(vprobs, answered_mask)]
         wrong = sum(g != "none" and g != l for g, l in zip(guess, labels))
         correct = sum(g == l or (g == "none" and l == "none") for g, l in zip(guess, labels))
@@ -250,6 +250,10 @@ def main(argv=None) -> int:
         if best is None or key < best[0]:
             best = (key, float(t), wrong, correct)
     _, vthreshold, wrong, correct = best
+    for (q, a), p, label in zip(yn, vprobs, labels):  # what a wrong verdict was, to read the case
+        guess = classes[int(np.argmax(p))]
+        if a and p.max() >= vthreshold and guess != "none" and guess != label:
+            print(f"  wrong verdict {q.id}: {guess} ({p.max():.2f}), gold {label}: {q.question}")
     metrics["verdict_cv"] = {"questions": len(yn) // 2, "rows": "each question twice (two embedders, one)", "threshold": vthreshold, "wrong": int(wrong),
                              "correct": int(correct), "correct_rate": round(correct / max(1, len(yn)), 3)}
     print("verdicts, cross-validated:", metrics["verdict_cv"])

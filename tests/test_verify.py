@@ -247,6 +247,21 @@ def test_common_words_are_not_read_as_privacy_topics():
     assert "restriction" in concepts_in("Can I limit the use of my data?")
     assert "object" not in concepts_in("Can I limit the use of my data?")
     assert "restriction" not in concepts_in("There is no time limit.")
+    # transfers abroad: the region or instrument named, not "standard", "passende maatregelen", "EU-DSGVO"
+    assert "transfer_abroad" not in concepts_in("We use industry standard encryption.")
+    assert "transfer_abroad" not in concepts_in("Wij nemen passende maatregelen.")
+    assert "transfer_abroad" not in concepts_in("nach der EU-Datenschutz-Grundverordnung")
+    assert "transfer_abroad" in concepts_in("Mes données sont-elles transférées hors de l’UE ?")
+
+
+def test_separable_verbs_are_read_as_one():
+    from rag.concepts import concepts_in
+
+    assert "share" in concepts_in("Wir geben diese Daten nicht weiter.")
+    assert "share" in concepts_in("Wij geven uw gegevens niet door aan derden.")
+    assert "withdraw" in concepts_in("U trekt uw toestemming in via e-mail.")
+    # the particle must be in the same clause
+    assert "share" not in concepts_in("Wir geben Auskunft. Weiter unten steht mehr.")
 
 
 def test_an_answer_that_stops_at_a_colon_is_refused():
