@@ -24,6 +24,7 @@ from .schema import Citation
 
 MAX_ITEMS = 6  # a direct answer names at most this many facts; the quotes hold the rest
 MAX_NAMES = 3
+NAME_FACTS = ("names", "organisations")  # proper names; "organisations" only the marked ones
 
 
 @dataclass
@@ -247,7 +248,7 @@ def _fact_items(fact: str, citations: list[Citation], language: str) -> list[tup
         return [(e, c.n) for c in citations for e in emails(c.text)]
     if fact == "dates":
         return [(d, c.n) for c in citations for d in dates(c.text)[:1]]
-    if fact in ("names", "organisations"):
+    if fact in NAME_FACTS:
         return [(n, c.n) for c in citations
                 for n in names_in(c.text, c.language or language, fact == "organisations")[:MAX_NAMES]]
     if fact.startswith("vocab:"):
@@ -286,7 +287,7 @@ def typed_facts(question: str, language: str, citations: list[Citation], kind: s
     own = {fold(w) for w in re.findall(r"\w+", company_name)}
     for fact in _spec()["types"][kind]["facts"]:
         found = _fact_items(fact, citations, language)
-        if fact in ("names", "organisations"):  # not a name already stated as another fact, nor (mostly) the company itself
+        if fact in NAME_FACTS:  # not a name already stated as another fact, nor (mostly) the company itself
             found = [(n, i) for n, i in found if not any(fold(n) in fold(s) for s in stated)
                      and (kind in OWN_NAME_TYPES or not {fold(w) for w in re.findall(r"\w+", n)} <= own)]
         stated += [text for text, _ in found]
