@@ -30,7 +30,7 @@ FEATURES = [
     "d_title", "d_title_z", "has_title",
     "d_chunk", "d_chunk_z", "d_chunk_gap", "d_para", "d_para_z", "d_para_gap", "bm25_para", "bm25_para_rank",
     "bm25_unit", "bm25_unit_rank", "bm25_chunk", "bm25_chunk_rank",
-    "lexical", "concept", "key_own", "key_ctx", "key_frac", "key_policy", "q_keys", "q_concepts",
+    "lexical", "concept", "key_own", "key_ctx", "key_frac", "key_policy", "q_keys", "q_concepts", "q_domain",
     "exp_duration", "has_duration", "exp_date", "has_date", "exp_email", "has_email", "exp_list", "is_list",
     "fact_match", "position", "log_len", "log_units", "cross_language", "yes_no",
     # the other embedders (mean of their similarities); missing (NaN) when only one is configured:
@@ -189,6 +189,7 @@ class QuestionView:
     keys: set
     expects: set
     yes_no: bool
+    domain: float = 0.0  # how much the question reads like a privacy question (domain_similarity)
 
 
 _QUERY_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -214,11 +215,36 @@ def query_vector(name: str, embedder, question: str) -> np.ndarray:
     return vector
 
 
+_DOMAIN_VECTORS: dict[str, np.ndarray] = {}
+
+
+def domain_similarity(name: str, embedder, vector: np.ndarray) -> float:
+    """The question's best cosine similarity with the fact card's 19 item questions in 4 languages
+    (rag/data/card_items.json): a policy-independent sense of whether it is a privacy question at all.
+    "What is the recipe for a chocolate cake?" lands near a policy's cookie sentence, but far from
+    every privacy question; an in-domain question the policy is silent on stays near one. Computed with
+    the unit embedder only (the first, in every store the models are trained on)."""
+    with _query_lock:
+        prototypes = _DOMAIN_VECTORS.get(name)
+    if prototypes is None:
+        from .card import card_items  # the card's data file and its one loader; imported late (card -> chain -> here)
+
+        texts = [text for item in card_items() for text in item["question"].values()]
+        prototypes = _normalise_rows(np.array([query_vector(name, embedder, t) for t in texts], dtype=np.float32))
+        with _query_lock:
+            _DOMAIN_VECTORS[name] = prototypes
+    v = np.asarray(vector, dtype=np.float32)
+    return float((prototypes @ (v / max(float(np.linalg.norm(v)), 1e-12))).max())
+
+
 def view_question(retriever: PolicyRetriever, question: str, language: str) -> QuestionView:
-    vectors = {name: query_vector(name, e, question) for name, e in retriever.embedders().items()}
+    embedders = retriever.embedders()
+    vectors = {name: query_vector(name, e, question) for name, e in embedders.items()}
     concepts = question_concepts(question)
+    unit = retriever.unit_embedder_name
     return QuestionView(question, language, vectors, concepts, key_concepts(concepts),
-                        expected_facts(question, concepts), is_yes_no_question(question, language))
+                        expected_facts(question, concepts), is_yes_no_question(question, language),
+                        domain_similarity(unit, embedders[unit], vectors[unit]))
 
 
 def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView) -> tuple[UnitTable, np.ndarray]:
@@ -284,7 +310,7 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
         "bm25_unit": bm25_unit, "bm25_unit_rank": bu_rank, "bm25_chunk": bm25_chunk, "bm25_chunk_rank": bk_rank,
         "lexical": lexical, "concept": concept, "key_own": key_own, "key_ctx": key_ctx,
         "key_frac": key_frac, "key_policy": const(key_policy),
-        "q_keys": const(len(q.keys)), "q_concepts": const(len(q.concepts)),
+        "q_keys": const(len(q.keys)), "q_concepts": const(len(q.concepts)), "q_domain": const(q.domain),
         "exp_duration": const(exp["duration"]), "has_duration": table.has_duration,
         "exp_date": const(exp["date"]), "has_date": table.has_date,
         "exp_email": const(exp["email"]), "has_email": table.has_email,

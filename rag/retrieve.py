@@ -18,6 +18,7 @@ import numpy as np
 from index.embed import load_embedder
 
 from .concepts import concepts_in, fold, question_concepts
+from .lexicon import every_language
 from index.settings import Settings
 from index.store import PolicyStore, store_errors
 
@@ -56,6 +57,9 @@ def _stopwords(language: str) -> frozenset[str]:
     words = set()
     for lst in lists.values():  # questions and policies mix languages: drop every language's stopwords
         words.update(fold(w) for w in lst)
+    # bm25s's lists leave out question words ("what", "how", "who": 33 English words in all), which then
+    # carry BM25 weight: "What is the recipe for a cake?" matched "what cookies we use" by "what" alone
+    words.update(fold(w) for w in every_language("question_words") if " " not in w and "'" not in w and "’" not in w)
     return frozenset(words)
 
 

@@ -92,3 +92,17 @@ def test_yes_no_questions_by_their_structure():
              ("en", "How long do you keep my data?"), ("en", "Who is the data controller?")]
     assert all(is_yes_no_question(q, lang) for lang, q in yes_no), [q for lang, q in yes_no if not is_yes_no_question(q, lang)]
     assert not any(is_yes_no_question(q, lang) for lang, q in open_), [q for lang, q in open_ if is_yes_no_question(q, lang)]
+
+
+def test_privacy_questions_read_closer_to_the_domain_than_off_topic_ones(sample_store):
+    # q_domain: the answerability model's policy-independent sense of "is this a privacy question"
+    from rag.features import view_question
+    from rag.retrieve import PolicyRetriever
+
+    retriever = PolicyRetriever(sample_store)
+    domain = {q: view_question(retriever, q, lang).domain for q, lang in [
+        ("How long do you keep my data?", "en"), ("Wie kann ich meine Einwilligung widerrufen?", "de"),
+        ("What is the recipe for a chocolate cake with strawberries?", "en"),
+        ("Qui a gagné le Tour de France en 2019 ?", "fr")]}
+    privacy, off = list(domain.values())[:2], list(domain.values())[2:]
+    assert min(privacy) > max(off), domain

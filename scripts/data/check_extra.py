@@ -42,7 +42,7 @@ LANGS = {'nl', 'fr', 'en', 'de'}
 TYPES = {'open', 'yesno'}
 VERDICTS = {'yes', 'no', 'conditional', 'not_stated'}
 KEYS = {'id', 'company', 'lang', 'question', 'answerable', 'type', 'evidence', 'answer_must_contain'}
-OPTIONAL = {'verdict'}
+OPTIONAL = {'verdict', 'kind'}  # kind: off_topic | not_privacy (the extra_offtopic_* files)
 # a sentence ends at . ! or ? followed by whitespace (abbreviations such as "e.g." only add
 # boundaries, which can hide a same-sentence pair but never raise a false failure)
 SENT_END = re.compile(r'[.!?]["\')\]]*\s')
@@ -135,6 +135,8 @@ def main(argv=None):
             continue
         if extra:
             bad(f'unexpected keys {sorted(extra)}')
+        if 'kind' in r and (r['kind'] not in ('off_topic', 'not_privacy') or r.get('answerable') is not False):
+            bad('kind is off_topic or not_privacy, on unanswerable questions only')
         if rid in ids:
             bad('duplicate id')
         ids.add(rid)
