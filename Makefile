@@ -11,7 +11,12 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 SKIP_MODEL := $(PLAINPOLICY_SKIP_MODEL)
 SKIP_NATIVE := $(PLAINPOLICY_SKIP_NATIVE)
-# llama.cpp built for this CPU (-march=native), without the tools, examples and multimodal parts.
+# llama.cpp built for this CPU (-march=native), without the tools, examples and multimodal parts, and
+# without Intel AMX: on a virtualised Sapphire Rapids (this machine, 4 December 2026) ggml's AMX matrix
+# code segfaults at the first decode of the Q4_K_M model (ggml-org/llama.cpp#20824; stanfordnlp/dspy#10079
+# removed AMX for the same crash). The explicit -mno-amx-* (CFLAGS/CXXFLAGS, which CMake reads at configure)
+# win over -march=native whatever their order.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 NATIVE_CMAKE_ARGS := -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 PORT ?= 8501
 export ANONYMIZED_TELEMETRY := False
@@ -38,10 +43,12 @@ $(VENV)/.model: requirements-model.txt | $(VENV)/.base
 	@touch $@
 
 # A failed compile is not fatal: the prebuilt runtime from requirements-model.txt still works.
+# --no-cache-dir: a -march=native build is right only for the CPU that compiled it (and for the flags of
+# this Makefile); pip's wheel cache would hand an earlier build to any later install of the same version.
 $(VENV)/.native: requirements-native.txt | $(VENV)/.model
 	@echo "Compiling llama.cpp for this CPU (llama-cpp-python; about 7-10 minutes once on 2 cores)..."
-	@CMAKE_ARGS="$(NATIVE_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(PIP) --no-binary llama-cpp-python -r requirements-native.txt \
+	@CMAKE_ARGS="$(NATIVE_CMAKE_ARGS)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(PIP) --no-binary llama-cpp-python --no-cache-dir -r requirements-native.txt \
 		|| echo "warning: compiling llama-cpp-python failed; the local model uses the prebuilt xllamacpp runtime"
 	@touch $@
 
