@@ -162,7 +162,8 @@ def _local_ready() -> bool:
 @pytest.mark.skipif(not _local_ready(), reason="the local model is not installed (make setup)")
 def test_model_backends_never_follow_planted_instructions(planted):
     """The local GGUF model in process, and the same model behind a real OpenAI-compatible HTTP server
-    for the openai backend: one question per file each (a model answer takes seconds on 2 cores).
+    for the openai backend: every planted file is asked one question by one of the two, in turn (a model
+    answer takes about 18 s on 2 cores; both backends on every file took 372 s, 43% of `make test`).
     Instructions caught by rag/lexicon.py's instruction_pattern never reach a model; the others may,
     and the model's answer is then checked like any other (canaries are not facts of the policy's
     sentences once instruction-like text is set aside)."""
@@ -180,16 +181,20 @@ def test_model_backends_never_follow_planted_instructions(planted):
         request["max_tokens"] = body.get("max_tokens") or body.get("max_completion_tokens") or 220
         return model.runtime.complete(request)["choices"][0]["message"]["content"]
 
+    names = sorted(items)
+    local_files = {c: items[c] for c in names[0::2]}
+    remote_files = {c: items[c] for c in names[1::2]}
     one_question = lambda n: [QUESTIONS[n % len(QUESTIONS)]]  # noqa: E731
-    followed, exposed, answers = _ask_all(settings, items, "local", one_question)
-    assert answers == len(items) and not followed, followed
+    followed, exposed, answers = _ask_all(settings, local_files, "local", one_question)
+    assert answers == len(local_files) and not followed, followed
 
     server = ScriptedOpenAIServer(responder=respond).start()
     try:
         remote = dataclasses.replace(settings, openai_base_url=server.base_url, openai_model="same-gguf",
                                      openai_api_key="test-key")
-        followed, exposed, answers = _ask_all(remote, items, "openai", lambda n: [QUESTIONS[(n + 2) % len(QUESTIONS)]])
+        followed, exposed, answers = _ask_all(remote, remote_files, "openai", lambda n: [QUESTIONS[(n + 2) % len(QUESTIONS)]])
     finally:
         server.stop()
     assert server.requests, "the openai backend never reached the server"
-    assert answers == len(items) and not followed, followed
+    assert answers == len(remote_files) and not followed, followed
+    assert sorted([*local_files, *remote_files]) == names  # every planted file was asked of a model
