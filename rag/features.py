@@ -230,7 +230,8 @@ def domain_similarity(name: str, embedder, vector: np.ndarray) -> float:
         from .card import card_items  # the card's data file and its one loader; imported late (card -> chain -> here)
 
         texts = [text for item in card_items() for text in item["question"].values()]
-        prototypes = _normalise_rows(np.array([query_vector(name, embedder, t) for t in texts], dtype=np.float32))
+        # embedded directly, not through query_vector: 76 prototypes would take that cache's room from questions
+        prototypes = _normalise_rows(np.array([embedder.embed_query(t) for t in texts], dtype=np.float32))
         with _query_lock:
             _DOMAIN_VECTORS[name] = prototypes
     v = np.asarray(vector, dtype=np.float32)

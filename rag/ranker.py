@@ -3,7 +3,7 @@
 - ranker.txt: a LightGBM LambdaRank model over the candidate features of rag/features.py; it
   orders a policy's citable units for a question.
 - answerable.txt + answerable.json: a LightGBM binary classifier over question-level signals of
-  the ranked units (answerability_features) and its threshold, chosen by cross-validation; the
+  the ranked units (answerability_features) and its threshold (the json), chosen by cross-validation; the
   probability against the threshold decides `answered` vs `not_found`. (Trees, not a linear model:
   "close in meaning but no privacy concept in the question" is an interaction a line cannot draw;
   cross-validated accuracy 0.860 against 0.830, see rag/models/README.md.)
@@ -32,17 +32,22 @@ class ModelMissing(RuntimeError):
     """The model files are not there: `make train` writes them."""
 
 
-@lru_cache(maxsize=1)
-def ranker():
+def _booster(name: str, features: list[str], what: str):
+    """A LightGBM model file of rag/models/, checked against the feature names the code computes."""
     import lightgbm as lgb
 
-    path = MODELS_DIR / "ranker.txt"
+    path = MODELS_DIR / name
     if not path.exists():
-        raise ModelMissing(f"no ranking model at {path}: run `make train`")
+        raise ModelMissing(f"no {what} model at {path}: run `make train`")
     booster = lgb.Booster(model_file=str(path))
-    if booster.feature_name() != FEATURES:
-        raise ModelMissing(f"{path} was trained on other features than rag/features.py computes: run `make train`")
+    if booster.feature_name() != features:
+        raise ModelMissing(f"{path} was trained on other features than the code computes: run `make train`")
     return booster
+
+
+@lru_cache(maxsize=1)
+def ranker():
+    return _booster("ranker.txt", FEATURES, "ranking")
 
 
 def rank_scores(features: np.ndarray) -> np.ndarray:
@@ -91,17 +96,14 @@ def answerability_features(features: np.ndarray, scores: np.ndarray) -> np.ndarr
 
 @lru_cache(maxsize=1)
 def answerability_model() -> dict:
-    """{"features", "threshold", "booster"}: answerable.json with the booster of answerable.txt."""
-    import lightgbm as lgb
-
-    path, trees = MODELS_DIR / "answerable.json", MODELS_DIR / "answerable.txt"
-    if not path.exists() or not trees.exists():
-        raise ModelMissing(f"no answerability model at {path} and {trees}: run `make train`")
-    model = json.loads(path.read_text(encoding="utf-8"))
-    booster = lgb.Booster(model_file=str(trees))
-    if model["features"] != ANSWERABILITY_FEATURES or booster.num_feature() != len(ANSWERABILITY_FEATURES):
-        raise ModelMissing(f"{path} was trained on other features: run `make train`")
-    return {**model, "booster": booster}
+    """{"features", "threshold", "booster"}: the trees of answerable.txt, their feature names, and the
+    cross-validated threshold of answerable.json."""
+    booster = _booster("answerable.txt", ANSWERABILITY_FEATURES, "answerability")
+    path = MODELS_DIR / "answerable.json"
+    if not path.exists():
+        raise ModelMissing(f"no answerability threshold at {path}: run `make train`")
+    return {"features": booster.feature_name(), "threshold": json.loads(path.read_text(encoding="utf-8"))["threshold"],
+            "booster": booster}
 
 
 def answerable_probability(features: np.ndarray, scores: np.ndarray) -> float:

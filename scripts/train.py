@@ -9,7 +9,7 @@ cross-validation, and write them to rag/models/ with their cross-validated figur
 1. ranker.txt       LightGBM LambdaRank over rag/features.py (which unit answers the question)
 2. answerable.txt  LightGBM binary classifier over rag/ranker.py's question-level signals, trained
    answerable.json  on out-of-fold ranker scores (as at run time, on policies the ranker never saw);
-                    the json holds its features and the threshold that maximises cross-validated accuracy
+                    the json holds the threshold that maximises cross-validated accuracy
 3. verdict.json     the yes/no verdict model (rag/verdict.py), trained the same way
 metrics.json        every cross-validated figure, printed too; rag/models/README.md (the data card) quotes them
 
@@ -130,7 +130,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0, class_weight=None
 def fit_answerability(X: np.ndarray, y: np.ndarray):
     import lightgbm as lgb
 
-    return lgb.LGBMClassifier(**ANSWERABILITY_PARAMS).fit(X, y)
+    # named columns: rag/ranker.py checks the saved trees against the features it computes
+    return lgb.LGBMClassifier(**ANSWERABILITY_PARAMS).fit(X, y, feature_name=ANSWERABILITY_FEATURES)
 
 
 def logistic_json(scaler, model, features, **extra) -> dict:
@@ -229,8 +230,7 @@ def main(argv=None) -> int:
     print("answerability, cross-validated:", metrics["answerability_cv"])
     if not args.cv_only:
         fit_answerability(A, y).booster_.save_model(str(MODELS_DIR / "answerable.txt"))
-        (MODELS_DIR / "answerable.json").write_text(json.dumps(
-            {"features": ANSWERABILITY_FEATURES, "threshold": threshold, "trees": "answerable.txt"}, indent=1) + "\n")
+        (MODELS_DIR / "answerable.json").write_text(json.dumps({"threshold": threshold}, indent=1) + "\n")
 
     # 3. verdicts, on the yes/no questions
     # as for answerability: each yes/no question scored with two embedders and with one
