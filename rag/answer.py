@@ -26,7 +26,9 @@ PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def phrases() -> dict:
+    """prompts/phrases.json, read once per process (callers only read it)."""
     return json.loads((PROMPTS_DIR / "phrases.json").read_text(encoding="utf-8"))
 
 

@@ -65,6 +65,7 @@ class UnitTable:
     log_len: np.ndarray
     bm25: object  # over units, stemmed words with the section title
     planted: np.ndarray  # the unit speaks to an AI assistant (rag/lexicon.py instruction_pattern): never evidence
+    named: frozenset = frozenset()  # every concept the policy names anywhere (the units and their contexts)
 
 
 _tables: dict[tuple, UnitTable] = {}
@@ -144,6 +145,7 @@ def unit_table(retriever: PolicyRetriever, company: str) -> UnitTable:
         bm25=bm25,
         planted=np.array([bool(instruction_pattern().search(t)) for t in texts], dtype=bool),
     )
+    table.named = frozenset().union(*table.own, *table.context)
     with _tables_lock:
         _tables[key] = table
     return table
@@ -280,8 +282,7 @@ def candidate_features(retriever: PolicyRetriever, company: str, q: QuestionView
     # the share of the question's key topics a unit names, and that the whole policy names anywhere:
     # a question about a DPO is not answered by a contact line when the policy never names a DPO
     key_frac = np.array([len(q.keys & o) / len(q.keys) if q.keys else 0.0 for o in table.own])
-    named = set().union(*table.own, *table.context) if q.keys else set()
-    key_policy = len(q.keys & named) / len(q.keys) if q.keys else 0.0
+    key_policy = len(q.keys & table.named) / len(q.keys) if q.keys else 0.0
     exp = {k: float(k in q.expects) for k in ("duration", "date", "email", "list")}
     fact_match = np.clip(exp["duration"] * table.has_duration + exp["date"] * table.has_date
                          + exp["email"] * table.has_email + exp["list"] * table.is_list, 0, 1)

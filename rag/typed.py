@@ -294,7 +294,7 @@ def typed_facts(question: str, language: str, citations: list[Citation], kind: s
         items = _merge(found)
         if items:
             separator = "; " if fact == "periods" else ", "
-            name = fact.split(":")[-1]
+            name = "names" if fact in NAME_FACTS else fact.split(":")[-1]  # both kinds are names
             template = templates.get(f"{kind}:{name}") or templates[name]
             parts.append(template.format(items=separator.join(items)))
     return TypedAnswer(kind, " ".join(parts))
