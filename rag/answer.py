@@ -12,8 +12,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .concepts import fold, question_concepts
-from .lexicon import expected_facts
+from .concepts import concepts_in, fold, key_concepts, question_concepts
+from .lexicon import expected_facts, is_yes_no_question
 from .evidence import Evidence, Ranking
 from .facts import NEGATION, OPEN_DURATION, Duration, has_exception
 from .schema import Answer, Citation
@@ -128,6 +128,28 @@ def direct_answer(question: str, language: str, company_name: str, citations: li
     return said, facts
 
 
+MAX_QUOTE_CHARS = 320  # a longer sentence is read in the quotes below, not in the answer's opening
+_MARKUP = re.compile(r"[#|*_<>\[\]`]|\n|&\w+;")
+
+
+def quoted_line(question: str, language: str, company_name: str, citations: list[Citation]) -> str:
+    """No fact of the asked kind: the best-ranked sentence itself opens the answer, word for word,
+    when it is in the reader's language (then its words are the substance, and true by construction).
+    Empty for a yes/no question (a quote opening the answer reads as a verdict, and the verdict model
+    has abstained: "De verkoop van onze diensten" is no answer to "Do you sell my data?"), when the
+    sentence is in another language (it needs a verified translation first, which only a model
+    backend makes), too long, or not a plain sentence (a heading, a table row, markup)."""
+    best = citations[0]
+    text = best.text.strip()
+    if (is_yes_no_question(question, language) or not best.language or best.language != language or len(text) > MAX_QUOTE_CHARS
+            or _MARKUP.search(text) or not re.search(r"[.!?;:)]$", text)):
+        return ""
+    keys = key_concepts(question_concepts(question))
+    if keys and not keys & concepts_in(text):  # it does not name what is asked about (a retention
+        return ""  # question, a sentence about transfers): the quotes below are pointed at instead
+    return phrase(language, "quoted", company=company_name, quote=text.rstrip(".;:"), refs=f"[{best.n}]")
+
+
 def build_extractive(question: str, language: str, company: str, company_name: str, source: str,
                      policy_language: str, ranking: Ranking) -> Answer:
     status = ranking.status
@@ -139,8 +161,8 @@ def build_extractive(question: str, language: str, company: str, company_name: s
     else:
         said, facts = direct_answer(question, language, company_name, citations, ranking.verdict)
         verdict = ranking.verdict if said else None  # a verdict no citation can carry is not given
-        lead = " ".join(part for part in (said, facts) if part)
-        # No facts of the asked kind in the quotes: say which topic they are about (never a yes/no)
+        lead = " ".join(part for part in (said, facts) if part) or quoted_line(question, language, company_name, citations)
+        # No facts of the asked kind and no quote to open with: say which topic the quotes are about
         answer = lead or topic_line(question_type(question), language, company_name,
                                     "".join(f"[{c.n}]" for c in citations))
     return Answer(company=company, question=question, language=language, status=status, answer=answer,

@@ -128,3 +128,36 @@ def test_quality_floor_on_gold_questions(sample_store, gold_file):
     assert sum(hits) / len(hits) >= 0.85
     assert sum(r["status"] for r in rows) / len(rows) >= 0.9
     assert all(r["exact"] and r["language"] for r in rows)
+
+
+def test_an_open_question_without_typed_facts_opens_with_the_best_quote(sample_store):
+    """The best-ranked sentence itself, word for word, when it is in the reader's language: not the
+    line that only points at the quotes."""
+    answer = rag.ask("zensor", "How can I refuse cookies?", settings=sample_store, backend="extractive")
+    assert answer.status == "answered" and answer.lead == answer.answer
+    first = answer.citations[0]
+    assert answer.answer.startswith("The policy of Zensor NV says: “")
+    assert f"“{first.text.strip().rstrip('.;:')}” [1]." in answer.answer
+
+
+@pytest.mark.parametrize("question", ["Comment puis-je refuser les cookies ?",  # a quote in another language
+                                      "Do you use cookies?"])  # yes/no: a quote would read as a verdict
+def test_no_quote_opens_a_yes_no_or_cross_language_answer(sample_store, question):
+    answer = rag.ask("zensor", question, settings=sample_store, backend="extractive")
+    assert answer.status == "answered"
+    assert not any(mark in answer.answer for mark in ("“", "«", "„"))
+
+
+def test_a_quote_opens_the_answer_only_when_it_is_a_plain_on_topic_sentence():
+    from rag.answer import quoted_line
+    from rag.schema import Citation
+
+    def cite(text, language="en"):
+        return [Citation(n=1, text=text, source="p.md", start=0, end=len(text), section="", score=1.0,
+                         language=language, company="x")]
+    sentence = "You can refuse cookies in the settings of your browser."
+    assert quoted_line("How can I refuse cookies?", "en", "X", cite(sentence))
+    assert quoted_line("How can I refuse cookies?", "en", "X", cite(sentence, "nl")) == ""  # another language
+    assert quoted_line("How can I refuse cookies?", "en", "X", cite("## Cookies and your browser settings")) == ""
+    assert quoted_line("How can I refuse cookies?", "en", "X", cite(sentence * 8)) == ""  # too long to open with
+    assert quoted_line("How long do you keep my data?", "en", "X", cite(sentence)) == ""  # not about retention

@@ -110,14 +110,16 @@ def _retention_citations() -> list[Citation]:
 
 
 def _run(question: str, company: str, citations: list[Citation], verdict: str | None = None):
-    from rag.generate import stream_answer
+    from rag.generate import stream_answer, warm_up
     from rag.llm import load_chat_model
 
+    chat_model = load_chat_model("local", Settings())
+    warm_up(chat_model)  # as the app and the CLI do before the first question (rag.chain.warm_backend)
     # the verdict is the evidence step's (rag/verdict.py); the model may state it, never another one
     fallback = Answer(company=company, question=question, language="en", status="answered",
                       answer="EXTRACTIVE", citations=citations, verdict=verdict)
     pieces, final = [], None
-    for item in stream_answer(load_chat_model("local", Settings()), question, "en", citations, fallback, "local"):
+    for item in stream_answer(chat_model, question, "en", citations, fallback, "local"):
         if isinstance(item, Answer):
             final = item
         else:
