@@ -23,7 +23,7 @@ import rag
 from index import StoreError
 from index.store import DamagedStore
 from ui.chat import chat_page
-from ui.common import (CSS, UI_LANGUAGES, _strings, _warm_local_model, answer_backend, choice, company_name,
+from ui.common import (CSS, UI_LANGUAGES, _strings, _warm_up, answer_backend, choice, company_name,
                        error_line, html, language_name, log, md_plain, settings, t)
 from ui.card_view import card_page
 from ui.compare import compare_page
@@ -104,8 +104,8 @@ def main() -> None:
         if isinstance(exc, DamagedStore):  # not just "not built yet": say what is wrong and the fix
             store_problem = error_line(exc)
     companies: dict = state.companies
-    if companies and answer_backend() == "local":
-        _warm_local_model()
+    if companies:
+        _warm_up(answer_backend())
     ids = sorted(companies, key=lambda c: company_name(c).lower())
     if link:
         apply_deep_link(link, ids)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
+import numpy as np
+
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from index.load import COMPANY_ID
@@ -137,9 +139,22 @@ def resolve_backend(settings: Settings, backend: str | None) -> str:
     return backend
 
 
+def warm_retrieval(settings: Settings) -> None:
+    """Load the store's embedders and the question-domain prototypes (rag/features.py
+    domain_similarity: 76 card questions to embed, ~0.9 s), so the first question pays for neither."""
+    from .features import domain_similarity
+
+    retriever = get_retriever(settings)
+    embedders = retriever.embedders()
+    unit = retriever.unit_embedder_name
+    domain_similarity(unit, embedders[unit], np.asarray(embedders[unit].embed_query("privacy"), dtype=np.float32))
+
+
 def warm_backend(settings: Settings, backend: str | None = None) -> str:
-    """Load the generator of ``backend`` (resolved as ``ask`` does) and have it read its fixed
-    system prompt, so the first question pays for neither. Returns the backend's name."""
+    """Load the retrieval side and the generator of ``backend`` (resolved as ``ask`` does), and have
+    the generator read its fixed system prompt, so the first question pays for none of it. Returns
+    the backend's name."""
+    warm_retrieval(settings)
     name = resolve_backend(settings, backend)
     if name != "extractive":
         from .generate import warm_up

@@ -28,7 +28,6 @@ import time
 from typing import Iterator
 
 RUNTIME_NAMES = ("llama-cpp", "xllamacpp")
-RAM_CACHE_BYTES = 1 << 30  # llama-cpp's saved prompt states (each ~0.3 GB with its logits buffer)
 _MODULES = {"llama-cpp": "llama_cpp", "xllamacpp": "xllamacpp"}
 
 
@@ -60,18 +59,13 @@ class LlamaCppRuntime:
     name = "llama-cpp"
 
     def __init__(self, model_path: str, n_ctx: int, n_threads: int):
-        from llama_cpp import Llama, LlamaRAMCache
+        from llama_cpp import Llama
 
         self.model_path = model_path
         self.lock = threading.Lock()
         started = time.perf_counter()
         self.llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                          flash_attn=True, seed=42, verbose=False)
-        # Answers and quote translations take turns and have different system prompts: with one KV
-        # sequence each evicts the other's prefix, and re-reading it costs 1.5-2 s on 2 cores. The RAM
-        # cache keeps the states of recent prompts and restores the one with the longest shared prefix
-        # (measured: the second answer after a translation 3.3 -> 1.5 s to its first word).
-        self.llm.set_cache(LlamaRAMCache(capacity_bytes=RAM_CACHE_BYTES))
         self.load_seconds = time.perf_counter() - started
         # free the model while the interpreter is still whole: llama-cpp-python's own __del__ at
         # exit runs after its module globals are gone and prints a TypeError

@@ -161,3 +161,15 @@ def test_a_quote_opens_the_answer_only_when_it_is_a_plain_on_topic_sentence():
     assert quoted_line("How can I refuse cookies?", "en", "X", cite("## Cookies and your browser settings")) == ""
     assert quoted_line("How can I refuse cookies?", "en", "X", cite(sentence * 8)) == ""  # too long to open with
     assert quoted_line("How long do you keep my data?", "en", "X", cite(sentence)) == ""  # not about retention
+
+
+def test_warming_up_loads_the_domain_prototypes_before_the_first_question(sample_store):
+    from rag import features
+    from rag.card import card_items
+    from rag.chain import warm_retrieval
+    from rag.retrieve import get_retriever
+
+    unit = get_retriever(sample_store).unit_embedder_name
+    features._DOMAIN_VECTORS.pop(unit, None)
+    warm_retrieval(sample_store)
+    assert features._DOMAIN_VECTORS[unit].shape[0] == sum(len(item["question"]) for item in card_items())

@@ -128,16 +128,20 @@ def answer_backend() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_local_model() -> threading.Thread:
-    """Once per server: load the local model and let it read the fixed system prompt in the
-    background, so the first question waits for neither (seconds on a 2-core laptop)."""
+def _warm_up(backend: str) -> threading.Thread:
+    """Once per server and backend: load the embedders and, for the local backend, the model with its
+    fixed system prompt read, in the background, so the first question waits for none of it
+    (seconds on a 2-core laptop)."""
     def run() -> None:
         try:
-            from rag.chain import warm_backend
+            from rag.chain import warm_backend, warm_retrieval
 
-            warm_backend(settings(), "local")
+            if backend == "local":  # a remote model server is not sent a request before a question
+                warm_backend(settings(), backend)
+            else:
+                warm_retrieval(settings())
         except Exception as exc:  # the first question then loads it and shows any problem
-            log.warning("local model warm-up failed: %s", exc)
+            log.warning("warm-up (%s) failed: %s", backend, exc)
 
     thread = threading.Thread(target=run, name="plainpolicy-warm-up", daemon=True)
     thread.start()
