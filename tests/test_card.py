@@ -245,3 +245,19 @@ def test_card_and_compare_labels_agree_in_every_language():
     for lang in ("en", "nl", "fr", "de"):
         assert set(table[lang]["card_items"]) == set(ITEM_IDS)
         assert set(table[lang]["card_groups"]) == set(card_definition()["groups"])
+
+
+def test_a_card_states_the_same_items_in_every_language(card_store):
+    """Each item's evidence is ranked with its question in the policy's own language, so the card of
+    one policy states the same items, on the same quotes, whatever language it is read in; only the
+    words of the answers change."""
+    from rag.card import card_items, company_card
+
+    cards = {lang: company_card("sensus", card_store, lang, refresh=True) for lang in ("en", "nl", "fr", "de")}
+    def shape(card):
+        return [(row["id"], row["status"], [c["start"] for c in row["citations"]]) for row in card["items"]]
+    assert shape(cards["en"]) == shape(cards["nl"]) == shape(cards["fr"]) == shape(cards["de"])
+    assert cards["en"]["policy_language"] == "nl"
+    stated = [row for row in cards["fr"]["items"] if row["status"] == "stated"]
+    french = {item["question"]["fr"] for item in card_items()}
+    assert stated and all(row["question"] in french for row in stated)  # the rows ask in the card's language
