@@ -160,10 +160,13 @@ def warm_backend(settings: Settings, backend: str | None = None) -> str:
     warm_retrieval(settings)
     name = resolve_backend(settings, backend)
     if name != "extractive":
+        from . import translate
         from .generate import warm_up
         from .llm import load_chat_model
 
-        warm_up(load_chat_model(name, settings))
+        chat_model = load_chat_model(name, settings)
+        translate.warm_up(chat_model)  # first: the answer's prompt is then the one read last
+        warm_up(chat_model)
     return name
 
 

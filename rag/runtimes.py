@@ -31,6 +31,15 @@ RUNTIME_NAMES = ("llama-cpp", "xllamacpp")
 _MODULES = {"llama-cpp": "llama_cpp", "xllamacpp": "xllamacpp"}
 
 
+MAX_PREFIX_STATES = 4  # system prompts kept read (the answer's and the translation's are two)
+
+
+def _system_of(request: dict) -> str | None:
+    messages = request.get("messages") or []
+    first = messages[0] if messages else {}
+    return first.get("content") if first.get("role") == "system" else None
+
+
 class RuntimeUnavailable(RuntimeError):
     """The requested runtime is not installed."""
 
@@ -67,6 +76,8 @@ class LlamaCppRuntime:
         self.llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                          flash_attn=True, seed=42, verbose=False)
         self.load_seconds = time.perf_counter() - started
+        self._prefix_states: dict[str, object] = {}  # system prompt -> llama state after reading it
+        self._live_system: str | None = None
         # free the model while the interpreter is still whole: llama-cpp-python's own __del__ at
         # exit runs after its module globals are gone and prints a TypeError
         atexit.register(self.close)
@@ -84,13 +95,36 @@ class LlamaCppRuntime:
             args["stop"] = request["stop"]
         return args
 
+    def _restore_prefix(self, request: dict) -> None:
+        """Answers and quote translations take turns and have different system prompts; with one KV
+        sequence each evicts the other's, and reading it again costs 1-3 s on 2 cores. A warm-up (a
+        request of the system message alone) leaves its state here; a request whose system prompt is
+        not the one in the KV cache starts from that state, so only what follows is read.
+        (llama-cpp's own LlamaRAMCache saves a state after every request and counts its size without
+        the logits copy: measured, a 16.7 GB process.)"""
+        system = _system_of(request)
+        if system != self._live_system and system in self._prefix_states:
+            self.llm.load_state(self._prefix_states[system])
+        self._live_system = system
+
+    def _remember_prefix(self, request: dict) -> None:
+        system = _system_of(request)
+        if system is not None and len(request["messages"]) == 1 and system not in self._prefix_states:
+            if len(self._prefix_states) >= MAX_PREFIX_STATES:  # each ~0.2 GB (its logits rows included)
+                self._prefix_states.pop(next(iter(self._prefix_states)))
+            self._prefix_states[system] = self.llm.save_state()
+
     def complete(self, request: dict) -> dict:
         with self.lock:
-            return self.llm.create_chat_completion(**self._arguments(request), stream=False)
+            self._restore_prefix(request)
+            result = self.llm.create_chat_completion(**self._arguments(request), stream=False)
+            self._remember_prefix(request)
+            return result
 
     def stream(self, request: dict) -> Iterator[str]:
         """Yield content pieces. Closing the iterator early stops the generation."""
         with self.lock:
+            self._restore_prefix(request)
             chunks = self.llm.create_chat_completion(**self._arguments(request), stream=True)
             try:
                 for chunk in chunks:

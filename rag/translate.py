@@ -120,6 +120,16 @@ def model_id(chat_model: BaseChatModel) -> str:
     return type(chat_model).__name__
 
 
+def warm_up(chat_model: BaseChatModel) -> None:
+    """Have the model read the translation system prompt once (it names no language, so it is the
+    same for every call): a local runtime keeps that prefix (rag/runtimes.py). Best effort."""
+    system = build_messages("", "nl", "en")[0]  # the system message every translation starts with
+    try:
+        chat_model.invoke([system], max_tokens=1, temperature=0)
+    except Exception as exc:  # the first translation will load it and report any problem
+        log.warning("warm-up of the translation prompt failed: %s", exc)
+
+
 def model_output(chat_model: BaseChatModel, sentence: str, source_language: str, target_language: str) -> str:
     """The model's reply to the translation prompt, as it said it (temperature 0)."""
     message = chat_model.invoke(build_messages(sentence, source_language, target_language),

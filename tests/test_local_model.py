@@ -225,3 +225,28 @@ def test_runtime_listener_is_loopback_keyed_and_refuses_cross_origin():
     status, headers = get("/v1/models", {"Origin": "http://evil.example", "Authorization": "Bearer guess"})
     assert status == 401
     assert headers.get("Access-Control-Allow-Origin", "") in ("", None)  # no origin is allowed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _local_ready("llama-cpp"), reason="llama-cpp-python not installed with the local model")
+def test_switching_system_prompts_restores_the_read_prefix_and_changes_no_output():
+    """Answers and translations take turns: the runtime restores the state of a warmed-up system
+    prompt instead of reading it again; the words that come out are the same as without it."""
+    from rag.runtimes import LlamaCppRuntime, get_runtime
+
+    runtime = get_runtime("llama-cpp", str(local_model.default_model_path()), 4096, 2)
+    assert isinstance(runtime, LlamaCppRuntime)
+    answer_system = {"role": "system", "content": "You answer in one short sentence."}
+    translate_system = {"role": "system", "content": "You translate Dutch into English."}
+    for system in (translate_system, answer_system):  # the warm-ups
+        runtime.complete({"messages": [system], "max_tokens": 1, "temperature": 0, "seed": 42})
+    assert {translate_system["content"], answer_system["content"]} <= set(runtime._prefix_states)
+    question = {"messages": [answer_system, {"role": "user", "content": "What colour is the sky?"}],
+                "max_tokens": 12, "temperature": 0, "seed": 42}
+    first = runtime.complete(question)["choices"][0]["message"]["content"]
+    runtime.complete({"messages": [translate_system, {"role": "user", "content": "Wij verkopen niets."}],
+                      "max_tokens": 12, "temperature": 0, "seed": 42})
+    assert runtime._live_system == translate_system["content"]
+    again = "".join(runtime.stream(question))  # restored from the answer prompt's saved state
+    assert runtime._live_system == answer_system["content"]
+    assert again == first
