@@ -7,6 +7,8 @@
 ``request`` is an OpenAI chat-completions body (messages, max_tokens, temperature, seed, stop).
 Each runtime serialises requests (one sequence: 2 cores gain nothing from interleaving) and keeps
 the KV cache of the previous prompt, so a shared prefix (the fixed system prompt) is read once.
+llama-cpp also keeps the state of each warmed-up system prompt (the answer's and the translation's),
+so switching between answering and translating quotes does not read either again.
 
 - ``llama-cpp``: llama-cpp-python compiled on this machine by ``make setup`` (-march=native: AVX-512
   where the CPU has it). Measured here about 1.5-1.8x faster at reading prompts than the prebuilt
