@@ -173,6 +173,8 @@ def clean_text(text: str) -> str:
     text = text.replace("**", "").replace("__", "")
     text = _MARKER_VARIANTS.sub(lambda m: f"[{next(g for g in m.groups() if g)}]", text)
     text = re.sub(r"^\s*(?:answer|antwoord|réponse|reponse|antwort)\s*:\s*", "", text, flags=re.I)
+    # a marker before the first word cites nothing ("[1] U kunt een klacht indienen ... [2].")
+    text = re.sub(r"^\s*(?:\[\d{1,2}\]\s*)+(?=[^\W\d_])", "", text)
     text = re.sub(r"^\s*[-*•]\s+", "", text, flags=re.M)
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)

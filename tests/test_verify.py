@@ -284,3 +284,12 @@ def test_register_company_in_third_person_reader_addressed_formally():
     assert not register_problems("Het bedrijf bewaart uw gegevens 7 jaar [1].", "nl")
     assert not register_problems("The company may send data to the US [1].", "en")  # a country, not "us"
     assert not register_problems("L'entreprise conserve vos données 7 ans [1].", "fr")
+
+
+def test_a_marker_before_the_first_word_is_dropped_from_model_text():
+    from rag.generate import clean_text
+
+    assert clean_text("[1] U kunt een klacht indienen bij de toezichthouder [2].") == \
+        "U kunt een klacht indienen bij de toezichthouder [2]."
+    assert clean_text("Answer: [1][2] The company keeps data 1 year [1].") == "The company keeps data 1 year [1]."
+    assert clean_text("[3]") == "[3]"  # nothing after it yet (streaming): left for the checks to hold back
