@@ -3,7 +3,9 @@
 The items are data (rag/data/card_items.json: per item a question in each language and the kind of
 fact that answers it). Each item is answered by asking its question through the answering core
 (rag.chain.ask: learned ranking, answerability, verdict, extractive answer); `stated` is the core's
-`answered`. No rule here looks at an item: a better core makes a better card.
+`answered`. The evidence is ranked with the item's question in the policy's own language and the
+answer written in the card's, so a card states the same items whatever language it is read in.
+No rule here looks at an item: a better core makes a better card.
 
 A card is cached on disk per policy version (the company's sha256 in the manifest), language and
 backend, under <store>/cards/<company>/. The cache key also holds a fingerprint of what shapes an
