@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-import numpy as np
-
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from index.load import COMPANY_ID
@@ -144,13 +142,12 @@ def resolve_backend(settings: Settings, backend: str | None) -> str:
 
 def warm_retrieval(settings: Settings) -> None:
     """Load the store's embedders and the question-domain prototypes (rag/features.py
-    domain_similarity: 76 card questions to embed, ~0.9 s), so the first question pays for neither."""
-    from .features import domain_similarity
+    domain_prototypes: 76 card questions to embed, ~0.9 s), so the first question pays for neither."""
+    from .features import domain_prototypes
 
     retriever = get_retriever(settings)
-    embedders = retriever.embedders()
     unit = retriever.unit_embedder_name
-    domain_similarity(unit, embedders[unit], np.asarray(embedders[unit].embed_query("privacy"), dtype=np.float32))
+    domain_prototypes(unit, retriever.embedders()[unit])
 
 
 def warm_backend(settings: Settings, backend: str | None = None) -> str:

@@ -220,12 +220,9 @@ def query_vector(name: str, embedder, question: str) -> np.ndarray:
 _DOMAIN_VECTORS: dict[str, np.ndarray] = {}
 
 
-def domain_similarity(name: str, embedder, vector: np.ndarray) -> float:
-    """The question's best cosine similarity with the fact card's 19 item questions in 4 languages
-    (rag/data/card_items.json): a policy-independent sense of whether it is a privacy question at all.
-    "What is the recipe for a chocolate cake?" lands near a policy's cookie sentence, but far from
-    every privacy question; an in-domain question the policy is silent on stays near one. Computed with
-    the unit embedder only (the first, in every store the models are trained on)."""
+def domain_prototypes(name: str, embedder) -> np.ndarray:
+    """The fact card's 19 item questions in 4 languages (rag/data/card_items.json), embedded once per
+    embedder and normalised: what domain_similarity compares a question with."""
     with _query_lock:
         prototypes = _DOMAIN_VECTORS.get(name)
     if prototypes is None:
@@ -236,6 +233,16 @@ def domain_similarity(name: str, embedder, vector: np.ndarray) -> float:
         prototypes = _normalise_rows(np.array([embedder.embed_query(t) for t in texts], dtype=np.float32))
         with _query_lock:
             _DOMAIN_VECTORS[name] = prototypes
+    return prototypes
+
+
+def domain_similarity(name: str, embedder, vector: np.ndarray) -> float:
+    """The question's best cosine similarity with the fact card's item questions (domain_prototypes):
+    a policy-independent sense of whether it is a privacy question at all. "What is the recipe for a
+    chocolate cake?" lands near a policy's cookie sentence, but far from every privacy question; an
+    in-domain question the policy is silent on stays near one. Computed with the unit embedder only
+    (the first, in every store the models are trained on)."""
+    prototypes = domain_prototypes(name, embedder)
     v = np.asarray(vector, dtype=np.float32)
     return float((prototypes @ (v / max(float(np.linalg.norm(v)), 1e-12))).max())
 
