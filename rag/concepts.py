@@ -38,11 +38,25 @@ def _tables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozenset[str],
         for term in spec["terms"]:
             if " " in term:
                 continue  # phrases: see _phrases
-            term = fold(term)
+            term = fold(term).lstrip("^")
             table, term = (exact, term[:-1]) if term.endswith("$") else (prefix, term)
             table.setdefault(term, set()).add(concept)
     shortest = min(len(p) for p in prefix)
     return exact, prefix, frozenset(key), shortest
+
+
+@lru_cache(maxsize=1)
+def _start_only() -> tuple[frozenset[str], frozenset[str]]:
+    """Terms written '^term' (exact '^term$'): they begin a word and are never a compound's head:
+    "transparent" does not end in "parent", "behandelen" not in "delen", "insbesondere" not in
+    "besondere" (found by listing every compound-head match over the sample and evaluation policies)."""
+    exact, prefix = set(), set()
+    for spec in _thesaurus()["concepts"].values():
+        for term in spec["terms"]:
+            if term.startswith("^") and " " not in term:
+                term = fold(term[1:])
+                (exact.add(term[:-1]) if term.endswith("$") else prefix.add(term))
+    return frozenset(exact), frozenset(prefix)
 
 
 COMPOUND_MIN = 8  # Dutch and German glue nouns: "bedrijfsverkoop" ends in "verkoop"
@@ -63,11 +77,14 @@ def word_concepts(word: str) -> frozenset[str]:
     # A compound is read by its head ("bedrijfsverkoop" ends in "verkoop", "mindestalter" in
     # "alter"), unless a term already covers most of the word ("datenschutzbeauftragten").
     if len(word) >= COMPOUND_MIN and longest < 0.6 * len(word):
+        start_exact, start_prefix = _start_only()
         for i in range(3, len(word) - HEAD_MIN + 1):
             head = word[i:]
-            found.update(exact.get(head, ()))
+            if head not in start_exact:
+                found.update(exact.get(head, ()))
             for n in range(max(shortest, HEAD_MIN), len(head) + 1):
-                found.update(prefix.get(head[:n], ()))
+                if head[:n] not in start_prefix:
+                    found.update(prefix.get(head[:n], ()))
     return frozenset(found)
 
 

@@ -254,6 +254,25 @@ def test_common_words_are_not_read_as_privacy_topics():
     assert "transfer_abroad" in concepts_in("Mes données sont-elles transférées hors de l’UE ?")
 
 
+def test_a_word_is_not_read_by_a_tail_that_is_no_compound_head():
+    from rag.concepts import concepts_in
+
+    # '^' terms begin a word: "transparent" does not end in "parent", "behandelen" not in "delen"
+    assert "children" not in concepts_in("Wir geben Ihnen transparente Informationen.")
+    assert "share" not in concepts_in("Wij behandelen uw gegevens met de nodige middelen.")
+    assert "location" not in concepts_in("Die Verantwortung liegt bei uns.")
+    assert "sensitive" not in concepts_in("insbesondere Ihre Kontaktdaten")
+    # ... while real compounds and the words themselves still are
+    assert "sell" in concepts_in("bij een bedrijfsverkoop")
+    assert "share" in concepts_in("Wij delen uw gegevens niet.")
+    assert "children" in concepts_in("the parents of a minor")
+    assert "sensitive" in concepts_in("besondere Kategorien personenbezogener Daten")
+    # "außerhalb" alone is "outside" of anything; age limits speak of children
+    assert "transfer_abroad" not in concepts_in("Sollten wir außerhalb dieser Kanäle mit Ihnen in Kontakt treten")
+    assert "transfer_abroad" in concepts_in("Server außerhalb der Europäischen Union")
+    assert "children" in concepts_in("DWH verzamelt geen gegevens over personen onder de 16 jaar.")
+
+
 def test_separable_verbs_are_read_as_one():
     from rag.concepts import concepts_in
 
