@@ -63,7 +63,11 @@ def evaluate(gold_path: str | Path, settings: Settings, backend: str | None = No
         answer, first = _timed_ask(g, settings, backend)
         row = score_answer(g, answer, source_text(g["company"], settings), k)
         row.update(lang=g.get("lang", answer.language), ms=answer.timings_ms["total"], first_ms=first,
-                   model_first_ms=answer.timings_ms.get("first_model_words"), id=g.get("id"),
+                   model_first_ms=answer.timings_ms.get("first_model_words"),
+                   # the answer's text is final before its quotes' translations are made (they arrive
+                   # with the final Answer): the time a reader waits for the answer itself
+                   text_ms=answer.timings_ms["total"] - answer.timings_ms.get("translate", 0),
+                   translate_ms=answer.timings_ms.get("translate"), id=g.get("id"),
                    backend=answer.backend, status_name=answer.status, answer=answer.answer)
         rows.append(row)
         if progress:
@@ -114,6 +118,10 @@ def report(result: dict) -> str:
                      + (f"; first model-written words ({len(model_firsts)} answers): p50 "
                         f"{statistics.median(model_firsts):.0f} ms, p95 {percentile(model_firsts, 0.95):.0f} ms"
                         if model_firsts else ""))
+    texts = [r["text_ms"] for r in rows if r.get("text_ms") is not None]
+    if any(r.get("text_ms") != r["ms"] for r in rows if r.get("text_ms") is not None):
+        lines.append(f"answer text final (before the quotes' translations): p50 {statistics.median(texts):.0f} ms, "
+                     f"p95 {percentile(texts, 0.95):.0f} ms; p50/p95 above include the translations")
     made_by = Counter("not_found" if r.get("status_name") == "not_found" else r["backend"] for r in rows)
     lines.append("answers by: " + ", ".join(f"{name} {n}" for name, n in made_by.most_common())
                  + (f"; peak RSS {result['peak_rss_mb']} MB" if result.get("peak_rss_mb") else ""))
