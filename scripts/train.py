@@ -66,8 +66,26 @@ def one_embedder(X: np.ndarray) -> np.ndarray:
     return X
 
 
-def fit_ranker(train: list[Question], cols: list[int] | None = None):
-    """LambdaRank on the features (only the columns `cols` when given: a feature experiment)."""
+class _Averaged:
+    """Several rankers' scores averaged (an experiment: --ranker-seeds with --cv-only)."""
+
+    def __init__(self, boosters):
+        self.boosters = boosters
+
+    def predict(self, X):
+        return np.mean([b.predict(X) for b in self.boosters], axis=0)
+
+
+def fit_ranker(train: list[Question], cols: list[int] | None = None, seeds: int = 1):
+    """LambdaRank on the features (only the columns `cols` when given: a feature experiment); with
+    seeds > 1, that many models with other random seeds (row and column sampling), scores averaged."""
+    if seeds > 1:
+        return _Averaged([fit_ranker(train, cols, 1) if k == 0 else _fit_seed(train, cols, SEED + k)
+                          for k in range(seeds)])
+    return _fit_seed(train, cols, SEED)
+
+
+def _fit_seed(train: list[Question], cols: list[int] | None, seed: int):
     import lightgbm as lgb
 
     train = [q for q in train if q.labels is not None and q.labels.sum() > 0]
@@ -79,7 +97,7 @@ def fit_ranker(train: list[Question], cols: list[int] | None = None):
     names = FEATURES
     if cols is not None:
         X, names = X[:, cols], [FEATURES[c] for c in cols]
-    model = lgb.LGBMRanker(**RANKER_PARAMS)
+    model = lgb.LGBMRanker(**{**RANKER_PARAMS, "random_state": seed})
     model.fit(X, y, group=[len(q.labels) for q in repeated + train], feature_name=names)
     return model.booster_
 
@@ -152,6 +170,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cv-only", action="store_true", help="print the cross-validated figures; write no model")
     ap.add_argument("--sets", default=",".join(SETS),
                     help="comma-separated training sets (an experiment; with --cv-only)")
+    ap.add_argument("--ranker-seeds", type=int, default=1,
+                    help="an experiment (with --cv-only): average that many rankers of other seeds")
     ap.add_argument("--without", default="", help="comma-separated features the ranker leaves out (with --cv-only)")
     args = ap.parse_args(argv)
     without = [w for w in args.without.split(",") if w]
@@ -163,6 +183,8 @@ def main(argv=None) -> int:
     cols = [i for i, name in enumerate(FEATURES) if name not in without] if without else None
     started = time.time()
     sets = tuple(x for x in args.sets.split(",") if x)
+    if args.ranker_seeds > 1 and not args.cv_only:
+        ap.error("--ranker-seeds is an experiment: add --cv-only")
     if set(sets) != set(SETS) and not args.cv_only:
         ap.error("--sets is an experiment: the models are trained on every set; add --cv-only")
     questions = load_questions(Path(args.cache), args.features_cache, sets)
@@ -175,7 +197,7 @@ def main(argv=None) -> int:
     oof_one: dict[str, np.ndarray] = {}
     fold_dir = Path(args.cache) / "folds"
     for i, (tr, te) in enumerate(splits):
-        model = fit_ranker([questions[j] for j in tr], cols)
+        model = fit_ranker([questions[j] for j in tr], cols, args.ranker_seeds)
         pick = (lambda X: X[:, cols]) if cols is not None else (lambda X: X)
         for j in te:
             oof[questions[j].id] = model.predict(pick(questions[j].features))
