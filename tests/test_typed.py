@@ -92,6 +92,15 @@ def test_which_question_of_no_other_type_names_organisations_not_places():
     assert names_in(text, "nl", organisations_only=True) == ["Acme Hosting B.V"]
 
 
+def test_european_servers_are_europe_not_the_eu():
+    # "op Europese servers" says Europe; the EU/EEA would state more than the policy does
+    europe = [_citation("Deze administratie wordt alleen op Europese servers opgeslagen.")]
+    text = typed_facts("Where is my data stored?", "en", europe, kind="transfers").text
+    assert "Europe [1]" in text and "EU" not in text
+    eu = [_citation("Uw gegevens worden alleen binnen de EU verwerkt.")]
+    assert "the EU/EEA [1]" in typed_facts("Where is my data stored?", "en", eu, kind="transfers").text
+
+
 def test_no_fact_of_the_asked_kind_points_at_the_quotes_without_a_verdict(sample_store):
     answer = rag.ask("sensus", "Verkaufen Sie meine Daten?", settings=sample_store, backend="extractive")
     if answer.verdict is None:
