@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 from .lexicon import data_file
 
@@ -26,37 +27,39 @@ def _thesaurus() -> dict:
     return data_file("thesaurus")
 
 
+class _Tables(NamedTuple):
+    exact: dict[str, set[str]]  # whole-word terms ("keep$") -> concepts
+    prefix: dict[str, set[str]]  # word-prefix terms -> concepts
+    key: frozenset[str]  # the topics a question can ask about
+    shortest: int  # the shortest prefix term
+    # terms written '^term' / '^term$': they begin a word and are never a compound's head
+    # ("transparent" does not end in "parent", "behandelen" not in "delen", "insbesondere" not in
+    # "besondere"; found by listing every compound-head match over the sample and evaluation policies)
+    start_exact: frozenset[str]
+    start_prefix: frozenset[str]
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozenset[str], int]:
+def _tables() -> _Tables:
     data = _thesaurus()["concepts"]
     exact: dict[str, set[str]] = {}
     prefix: dict[str, set[str]] = {}
     key = set()
+    start_exact, start_prefix = set(), set()
     for concept, spec in data.items():
         if spec.get("key"):
             key.add(concept)
         for term in spec["terms"]:
             if " " in term:
                 continue  # phrases: see _phrases
+            start_only = term.startswith("^")
             term = fold(term).lstrip("^")
             table, term = (exact, term[:-1]) if term.endswith("$") else (prefix, term)
             table.setdefault(term, set()).add(concept)
+            if start_only:
+                (start_exact if table is exact else start_prefix).add(term)
     shortest = min(len(p) for p in prefix)
-    return exact, prefix, frozenset(key), shortest
-
-
-@lru_cache(maxsize=1)
-def _start_only() -> tuple[frozenset[str], frozenset[str]]:
-    """Terms written '^term' (exact '^term$'): they begin a word and are never a compound's head:
-    "transparent" does not end in "parent", "behandelen" not in "delen", "insbesondere" not in
-    "besondere" (found by listing every compound-head match over the sample and evaluation policies)."""
-    exact, prefix = set(), set()
-    for spec in _thesaurus()["concepts"].values():
-        for term in spec["terms"]:
-            if term.startswith("^") and " " not in term:
-                term = fold(term[1:])
-                (exact.add(term[:-1]) if term.endswith("$") else prefix.add(term))
-    return frozenset(exact), frozenset(prefix)
+    return _Tables(exact, prefix, frozenset(key), shortest, frozenset(start_exact), frozenset(start_prefix))
 
 
 COMPOUND_MIN = 8  # Dutch and German glue nouns: "bedrijfsverkoop" ends in "verkoop"
@@ -65,7 +68,7 @@ HEAD_MIN = 5
 
 @lru_cache(maxsize=65536)
 def word_concepts(word: str) -> frozenset[str]:
-    exact, prefix, _, shortest = _tables()
+    exact, prefix, _, shortest, start_exact, start_prefix = _tables()
     if word in exact:  # a whole-word entry is the meaning: "gegevensbescherming" is not "security"
         return frozenset(exact[word])
     found = set()
@@ -77,7 +80,6 @@ def word_concepts(word: str) -> frozenset[str]:
     # A compound is read by its head ("bedrijfsverkoop" ends in "verkoop", "mindestalter" in
     # "alter"), unless a term already covers most of the word ("datenschutzbeauftragten").
     if len(word) >= COMPOUND_MIN and longest < 0.6 * len(word):
-        start_exact, start_prefix = _start_only()
         for i in range(3, len(word) - HEAD_MIN + 1):
             head = word[i:]
             if head not in start_exact:
@@ -147,4 +149,4 @@ def question_concepts(question: str) -> set[str]:
 
 
 def key_concepts(concepts: set[str]) -> set[str]:
-    return concepts & _tables()[2]
+    return concepts & _tables().key

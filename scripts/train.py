@@ -80,8 +80,7 @@ def fit_ranker(train: list[Question], cols: list[int] | None = None, seeds: int 
     """LambdaRank on the features (only the columns `cols` when given: a feature experiment); with
     seeds > 1, that many models with other random seeds (row and column sampling), scores averaged."""
     if seeds > 1:
-        return _Averaged([fit_ranker(train, cols, 1) if k == 0 else _fit_seed(train, cols, SEED + k)
-                          for k in range(seeds)])
+        return _Averaged([_fit_seed(train, cols, SEED + k) for k in range(seeds)])
     return _fit_seed(train, cols, SEED)
 
 
